@@ -83,7 +83,8 @@ impl DmaMemory {
     #[inline(always)]
     fn check(&self, offset: usize, size: usize) {
         assert!(
-            offset % size == 0 && offset.checked_add(size).is_some_and(|end| end <= self.len),
+            offset.is_multiple_of(size)
+                && offset.checked_add(size).is_some_and(|end| end <= self.len),
             "DMA access at {offset:#x}+{size} outside a {:#x}-byte block or misaligned",
             self.len
         );

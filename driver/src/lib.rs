@@ -29,3 +29,19 @@ pub use backend::Backend;
 pub use dma::DmaMemory;
 pub use error::{DmaError, Error};
 pub use ident::{Family, Model};
+pub mod hw;
+pub mod mempool;
+pub mod nic;
+pub mod queue;
+pub mod stats;
+
+mod e1000;
+mod igb;
+#[cfg(test)]
+mod testing;
+
+pub use hw::LinkStatus;
+pub use mempool::{Mempool, Packet};
+pub use nic::{DriverStats, Nic, NicConfig, Stats};
+pub use queue::{RxQueue, TxQueue};
+pub use stats::HwStats;

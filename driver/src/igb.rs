@@ -1,0 +1,138 @@
+//! 82576 / I350 / I210 / I211 bring-up: per-queue register blocks, advanced
+//! one-buffer receive descriptors and advanced transmit descriptors.
+
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::hw::wait_for;
+use crate::regs::{self, ctrl, igb as q, rctl, tctl};
+
+/// EECD: the NIC finished loading its configuration from the EEPROM.
+const EECD_AUTO_RD: u32 = 1 << 9;
+
+/// RXDCTL thresholds (prefetch 8, host 8, write-back 1), as Linux's igb uses.
+const RXDCTL_THRESH: u32 = 8 | (8 << 8) | (1 << q::XDCTL_WTHRESH_SHIFT);
+/// TXDCTL thresholds (prefetch 8, host 1, write-back 1).
+const TXDCTL_THRESH: u32 = 8 | (1 << 8) | (1 << q::XDCTL_WTHRESH_SHIFT);
+
+/// Masks every interrupt, stops RX/TX and resets the MAC.
+pub(crate) fn reset<B: Backend + ?Sized>(b: &B) -> Result<(), Error> {
+    b.write32(regs::IMC, !0);
+    b.write32(q::EIMC, !0);
+    b.write32(regs::RCTL, 0);
+    b.write32(regs::TCTL, tctl::PSP);
+    b.read32(regs::ICR);
+    let c = b.read32(regs::CTRL);
+    b.write32(regs::CTRL, c | ctrl::RST);
+    b.delay_us(1_000);
+    wait_for(
+        b,
+        regs::CTRL,
+        "reset (CTRL.RST to clear)",
+        Duration::from_millis(100),
+        |v| v & ctrl::RST == 0,
+    )?;
+    if let Err(e) = wait_for(
+        b,
+        regs::EECD,
+        "EEPROM auto-read",
+        Duration::from_millis(10),
+        |v| v & EECD_AUTO_RD != 0,
+    ) {
+        // Linux's igb goes on too: the MAC is read through EERD if RA0 is empty.
+        log::warn!("{e}");
+    }
+    b.write32(regs::IMC, !0);
+    b.write32(q::EIMC, !0);
+    b.read32(regs::ICR);
+    b.read32(q::EICR);
+    Ok(())
+}
+
+/// Programs and enables receive queue `n` (the receiver itself stays off).
+pub(crate) fn setup_rx<B: Backend + ?Sized>(
+    b: &B,
+    n: u32,
+    ring_iova: u64,
+    size: usize,
+    drop_en: bool,
+) -> Result<(), Error> {
+    b.write32(q::rxdctl(n), 0);
+    b.write32(q::rdbal(n), ring_iova as u32);
+    b.write32(q::rdbah(n), (ring_iova >> 32) as u32);
+    b.write32(q::rdlen(n), (size * crate::desc::DESC_SIZE) as u32);
+    let mut srrctl = q::SRRCTL_DESCTYPE_ADV_ONEBUF | (crate::mempool::RX_BUF_LEN / 1024) as u32;
+    if drop_en {
+        srrctl |= q::SRRCTL_DROP_EN;
+    }
+    b.write32(q::srrctl(n), srrctl);
+    b.write32(q::rdh(n), 0);
+    b.write32(q::rdt(n), 0);
+    b.write32(q::rxdctl(n), q::XDCTL_ENABLE | RXDCTL_THRESH);
+    wait_for(
+        b,
+        q::rxdctl(n),
+        "RX queue enable (RXDCTL.ENABLE)",
+        Duration::from_millis(10),
+        |v| v & q::XDCTL_ENABLE != 0,
+    )?;
+    Ok(())
+}
+
+/// RCTL: broadcast accepted, optional CRC strip and promiscuity. Buffer sizes
+/// come from SRRCTL per queue.
+pub(crate) fn rctl_value(promiscuous: bool, strip_crc: bool) -> u32 {
+    let mut v = rctl::EN | rctl::BAM;
+    if promiscuous {
+        v |= rctl::UPE | rctl::MPE;
+    }
+    if strip_crc {
+        v |= rctl::SECRC;
+    }
+    v
+}
+
+/// Programs and enables transmit queue `n`.
+pub(crate) fn setup_tx<B: Backend + ?Sized>(
+    b: &B,
+    n: u32,
+    ring_iova: u64,
+    size: usize,
+) -> Result<(), Error> {
+    b.write32(q::txdctl(n), 0);
+    b.write32(q::tdbal(n), ring_iova as u32);
+    b.write32(q::tdbah(n), (ring_iova >> 32) as u32);
+    b.write32(q::tdlen(n), (size * crate::desc::DESC_SIZE) as u32);
+    b.write32(q::tdh(n), 0);
+    b.write32(q::tdt(n), 0);
+    b.write32(q::txdctl(n), q::XDCTL_ENABLE | TXDCTL_THRESH);
+    wait_for(
+        b,
+        q::txdctl(n),
+        "TX queue enable (TXDCTL.ENABLE)",
+        Duration::from_millis(10),
+        |v| v & q::XDCTL_ENABLE != 0,
+    )?;
+    Ok(())
+}
+
+/// Enables the transmitter.
+pub(crate) fn enable_tx<B: Backend + ?Sized>(b: &B) {
+    b.write32(
+        regs::TCTL,
+        tctl::EN | tctl::PSP | tctl::CT_DEFAULT | tctl::COLD_FULL_DUPLEX,
+    );
+}
+
+/// Stops the receiver, the transmitter and the given queues.
+pub(crate) fn stop<B: Backend + ?Sized>(b: &B, rx_queues: u32, tx_queues: u32) {
+    b.write32(regs::RCTL, b.read32(regs::RCTL) & !rctl::EN);
+    b.write32(regs::TCTL, b.read32(regs::TCTL) & !tctl::EN);
+    for n in 0..rx_queues {
+        b.write32(q::rxdctl(n), b.read32(q::rxdctl(n)) & !q::XDCTL_ENABLE);
+    }
+    for n in 0..tx_queues {
+        b.write32(q::txdctl(n), b.read32(q::txdctl(n)) & !q::XDCTL_ENABLE);
+    }
+}

@@ -1,0 +1,344 @@
+//! Fixed-size packet buffers in DMA memory, and the owned [`Packet`] handle.
+//!
+//! A pool is one DMA block cut into equal buffers. Free buffers sit in a
+//! lock-free queue, so a [`Packet`] can be dropped on any thread and its buffer
+//! goes straight back. Each buffer is laid out as
+//! `[headroom | data ...]`: the NIC writes received frames after
+//! [`HEADROOM`] bytes, which an application can use to prepend headers in place.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
+
+use crate::backend::Backend;
+use crate::dma::DmaMemory;
+use crate::error::DmaError;
+
+/// Bytes reserved in front of the data in every buffer.
+pub const HEADROOM: usize = 128;
+/// Bytes of a receive buffer the NIC may fill (RCTL.BSIZE / SRRCTL.BSIZEPKT = 2 KiB).
+pub const RX_BUF_LEN: usize = 2048;
+/// Distance between two buffers in the pool (a multiple of the 64-byte cache line).
+pub const BUF_STRIDE: usize = HEADROOM + RX_BUF_LEN;
+/// The shortest frame on an Ethernet wire, without its 4-byte FCS.
+pub const MIN_FRAME_LEN: usize = 60;
+
+const _: () = assert!(BUF_STRIDE.is_multiple_of(64));
+
+struct PoolInner {
+    mem: DmaMemory,
+    entries: u32,
+    free: ArrayQueue<u32>,
+    exhausted: AtomicU64,
+}
+
+/// A pool of packet buffers in DMA memory. Cheap to clone (a shared handle).
+#[derive(Clone)]
+pub struct Mempool {
+    inner: Arc<PoolInner>,
+}
+
+impl std::fmt::Debug for Mempool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mempool")
+            .field("entries", &self.inner.entries)
+            .field("free", &self.inner.free.len())
+            .field("mem", &self.inner.mem)
+            .finish()
+    }
+}
+
+impl Mempool {
+    /// Allocates a pool of `entries` buffers of [`BUF_STRIDE`] bytes from `backend`.
+    pub fn new<B: Backend + ?Sized>(backend: &B, entries: u32) -> Result<Self, DmaError> {
+        if entries == 0 {
+            return Err(DmaError::Exhausted {
+                requested: 0,
+                available: 0,
+            });
+        }
+        let mem = backend.alloc_dma(entries as usize * BUF_STRIDE)?;
+        let free = ArrayQueue::new(entries as usize);
+        for i in 0..entries {
+            // Cannot fail: the queue holds exactly `entries` items.
+            let _ = free.push(i);
+        }
+        Ok(Mempool {
+            inner: Arc::new(PoolInner {
+                mem,
+                entries,
+                free,
+                exhausted: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Number of buffers in the pool.
+    pub fn entries(&self) -> u32 {
+        self.inner.entries
+    }
+
+    /// Number of buffers free right now.
+    pub fn free_count(&self) -> usize {
+        self.inner.free.len()
+    }
+
+    /// How many times an allocation found the pool empty.
+    pub fn exhausted_count(&self) -> u64 {
+        self.inner.exhausted.load(Ordering::Relaxed)
+    }
+
+    /// Takes a buffer as an empty packet (length 0, data after the headroom),
+    /// or `None` when every buffer is in use (counted in [`Mempool::exhausted_count`]).
+    pub fn alloc(&self) -> Option<Packet> {
+        let idx = self.alloc_raw()?;
+        Some(Packet {
+            pool: self.clone(),
+            idx,
+            off: HEADROOM as u16,
+            len: 0,
+        })
+    }
+
+    /// Allocates a packet holding a copy of `data`; `None` when the pool is empty
+    /// or `data` is longer than [`RX_BUF_LEN`].
+    pub fn alloc_from(&self, data: &[u8]) -> Option<Packet> {
+        if data.len() > RX_BUF_LEN {
+            return None;
+        }
+        let mut p = self.alloc()?;
+        p.set_len(data.len()).ok()?;
+        p.copy_from_slice(data);
+        Some(p)
+    }
+
+    #[inline(always)]
+    pub(crate) fn alloc_raw(&self) -> Option<u32> {
+        let idx = self.inner.free.pop();
+        if idx.is_none() {
+            self.inner.exhausted.fetch_add(1, Ordering::Relaxed);
+        }
+        idx
+    }
+
+    #[inline(always)]
+    pub(crate) fn free_raw(&self, idx: u32) {
+        // Cannot overflow: each index is in the queue at most once.
+        let _ = self.inner.free.push(idx);
+    }
+
+    /// The device address of byte `off` of buffer `idx`.
+    #[inline(always)]
+    pub(crate) fn iova(&self, idx: u32, off: usize) -> u64 {
+        self.inner.mem.iova() + (idx as usize * BUF_STRIDE + off) as u64
+    }
+
+    /// Wraps buffer `idx`, which the caller owns, as a packet.
+    #[inline(always)]
+    pub(crate) fn packet(&self, idx: u32, off: u16, len: u16) -> Packet {
+        Packet {
+            pool: self.clone(),
+            idx,
+            off,
+            len,
+        }
+    }
+
+    /// True when both handles are the same pool.
+    pub fn same_pool(&self, other: &Mempool) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// An owned packet buffer from a [`Mempool`]. Derefs to its bytes; returns to
+/// its pool when dropped, on any thread.
+pub struct Packet {
+    pool: Mempool,
+    idx: u32,
+    off: u16,
+    len: u16,
+}
+
+impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packet")
+            .field("buffer", &self.idx)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// The requested length or headroom does not fit the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoom;
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("packet buffer too small")
+    }
+}
+
+impl std::error::Error for NoRoom {}
+
+impl Packet {
+    /// Bytes free in front of the data.
+    pub fn headroom(&self) -> usize {
+        self.off as usize
+    }
+
+    /// The largest length the data may grow to from its current start.
+    pub fn capacity(&self) -> usize {
+        BUF_STRIDE - self.off as usize
+    }
+
+    /// Sets the data length; new bytes (if it grows) keep whatever the buffer held.
+    pub fn set_len(&mut self, len: usize) -> Result<(), NoRoom> {
+        if len > self.capacity() {
+            return Err(NoRoom);
+        }
+        self.len = len as u16;
+        Ok(())
+    }
+
+    /// Grows the data by `n` bytes at the front (into the headroom), for
+    /// prepending a header in place. The new bytes are returned zeroed.
+    pub fn push_front(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
+        if n > self.off as usize {
+            return Err(NoRoom);
+        }
+        self.off -= n as u16;
+        self.len += n as u16;
+        let head = &mut self[..n];
+        head.fill(0);
+        Ok(head)
+    }
+
+    /// Removes `n` bytes from the front of the data.
+    pub fn pull_front(&mut self, n: usize) -> Result<(), NoRoom> {
+        if n > self.len as usize {
+            return Err(NoRoom);
+        }
+        self.off += n as u16;
+        self.len -= n as u16;
+        Ok(())
+    }
+
+    /// Pads the data with zeros to at least `len` bytes.
+    pub fn pad_to(&mut self, len: usize) -> Result<(), NoRoom> {
+        let old = self.len as usize;
+        if old >= len {
+            return Ok(());
+        }
+        self.set_len(len)?;
+        self[old..].fill(0);
+        Ok(())
+    }
+
+    /// The pool this packet's buffer belongs to.
+    pub fn pool(&self) -> &Mempool {
+        &self.pool
+    }
+
+    /// The device address of the first data byte.
+    #[inline(always)]
+    pub fn iova(&self) -> u64 {
+        self.pool.iova(self.idx, self.off as usize)
+    }
+
+    #[inline(always)]
+    fn start(&self) -> usize {
+        self.idx as usize * BUF_STRIDE + self.off as usize
+    }
+}
+
+impl Deref for Packet {
+    type Target = [u8];
+
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the buffer belongs to this handle alone: it was taken from the
+        // free queue and is not posted to the device (a received buffer is wrapped
+        // only after its descriptor's DD was observed with Acquire; a buffer given
+        // to TX is held by the queue, not by a Packet the application can reach).
+        unsafe { self.pool.inner.mem.slice(self.start(), self.len as usize) }
+    }
+}
+
+impl DerefMut for Packet {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in deref; `&mut self` makes this the only view.
+        unsafe {
+            self.pool
+                .inner
+                .mem
+                .slice_mut(self.start(), self.len as usize)
+        }
+    }
+}
+
+impl Drop for Packet {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.pool.free_raw(self.idx);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::testing::HeapBackend;
+
+    #[test]
+    fn alloc_until_exhausted_then_recover() {
+        let pool = Mempool::new(&HeapBackend::default(), 4).unwrap();
+        let held: Vec<_> = (0..4).map(|_| pool.alloc().unwrap()).collect();
+        assert!(pool.alloc().is_none());
+        assert_eq!(pool.exhausted_count(), 1);
+        drop(held);
+        assert_eq!(pool.free_count(), 4);
+        assert!(pool.alloc().is_some());
+    }
+
+    #[test]
+    fn packets_are_send_and_return_from_other_threads() {
+        let pool = Mempool::new(&HeapBackend::default(), 8).unwrap();
+        let pkts: Vec<_> = (0..8).map(|_| pool.alloc_from(&[7; 60]).unwrap()).collect();
+        std::thread::spawn(move || {
+            for p in &pkts {
+                assert_eq!(&p[..], &[7; 60][..]);
+            }
+            drop(pkts);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(pool.free_count(), 8);
+    }
+
+    #[test]
+    fn headroom_push_pull_and_pad() {
+        let pool = Mempool::new(&HeapBackend::default(), 1).unwrap();
+        let mut p = pool.alloc_from(&[1, 2, 3]).unwrap();
+        p.push_front(2).unwrap();
+        assert_eq!(&p[..], &[0, 0, 1, 2, 3]);
+        assert_eq!(p.headroom(), HEADROOM - 2);
+        p.pull_front(2).unwrap();
+        p.pad_to(MIN_FRAME_LEN).unwrap();
+        assert_eq!(p.len(), 60);
+        assert!(p[3..].iter().all(|&b| b == 0));
+        assert_eq!(p.push_front(HEADROOM + 1), Err(NoRoom));
+        assert_eq!(p.set_len(BUF_STRIDE), Err(NoRoom));
+        assert!(pool.alloc_from(&[0; RX_BUF_LEN + 1]).is_none());
+    }
+
+    #[test]
+    fn iova_points_at_the_data() {
+        let pool = Mempool::new(&HeapBackend::default(), 2).unwrap();
+        let _a = pool.alloc().unwrap();
+        let b = pool.alloc().unwrap();
+        let base = pool.inner.mem.iova();
+        assert_eq!(b.iova(), base + (BUF_STRIDE + HEADROOM) as u64);
+    }
+}

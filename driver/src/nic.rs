@@ -1,0 +1,437 @@
+//! [`Nic`]: one opened NIC — identification, bring-up, queues, statistics, and a
+//! clean stop (receiver, transmitter and bus mastering off before any DMA memory
+//! is released).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::{pci, Backend};
+use crate::error::Error;
+use crate::hw::{self, LinkStatus};
+use crate::ident::{self, Family, Model};
+use crate::mempool::{Mempool, Packet};
+use crate::queue::{check_ring_size, RxQueue, TxQueue};
+use crate::regs;
+use crate::stats::{HwCounters, HwStats};
+use crate::{e1000, igb};
+
+/// How to bring a NIC up.
+#[derive(Debug, Clone)]
+pub struct NicConfig {
+    /// Receive queues to set up (1 on the e1000 family).
+    pub rx_queues: u16,
+    /// Transmit queues to set up (1 on the e1000 family).
+    pub tx_queues: u16,
+    /// Descriptors per receive ring: a power of two from 8 to 4096.
+    pub rx_ring_size: usize,
+    /// Descriptors per transmit ring: a power of two from 8 to 4096.
+    pub tx_ring_size: usize,
+    /// Buffers in each receive queue's pool; 0 picks four times the ring size,
+    /// leaving the application room to hold packets while the ring stays full.
+    pub rx_pool_size: u32,
+    /// Accept every unicast and multicast frame (RCTL.UPE and MPE).
+    pub promiscuous: bool,
+    /// Strip the 4-byte FCS from received frames (RCTL.SECRC).
+    pub strip_crc: bool,
+    /// igb: drop a frame for a queue without free descriptors at once and count
+    /// it per queue (SRRCTL.DROP_EN) instead of holding it in the FIFO.
+    pub drop_en: bool,
+    /// How long to wait for the link at start; a link still down is reported,
+    /// not an error.
+    pub link_timeout: Duration,
+}
+
+impl Default for NicConfig {
+    fn default() -> Self {
+        NicConfig {
+            rx_queues: 1,
+            tx_queues: 1,
+            rx_ring_size: 512,
+            tx_ring_size: 512,
+            rx_pool_size: 0,
+            promiscuous: false,
+            strip_crc: true,
+            drop_en: false,
+            link_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Counters the driver keeps itself, summed over queues.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Packets handed to the application.
+    pub rx_packets: u64,
+    /// Bytes handed to the application.
+    pub rx_bytes: u64,
+    /// Descriptors with a length of 0 or beyond the buffer: dropped.
+    pub rx_bad_length: u64,
+    /// Frames without EOP on their first descriptor: dropped.
+    pub rx_no_eop: u64,
+    /// Frames the NIC flagged with receive errors: dropped.
+    pub rx_frame_errors: u64,
+    /// Frames with a bad IP/L4 checksum per the NIC (delivered).
+    pub rx_csum_errors: u64,
+    /// Ring refills that found the receive pool empty.
+    pub rx_alloc_failures: u64,
+    /// Packets handed to the NIC.
+    pub tx_packets: u64,
+    /// Bytes handed to the NIC.
+    pub tx_bytes: u64,
+    /// Short frames padded to 60 bytes.
+    pub tx_padded: u64,
+    /// tx_batch calls that found the ring full.
+    pub tx_ring_full: u64,
+    /// Empty packets refused.
+    pub tx_invalid: u64,
+}
+
+impl DriverStats {
+    /// Every counter as (name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        [
+            ("drv_rx_packets", self.rx_packets),
+            ("drv_rx_bytes", self.rx_bytes),
+            ("drv_rx_bad_length", self.rx_bad_length),
+            ("drv_rx_no_eop", self.rx_no_eop),
+            ("drv_rx_frame_errors", self.rx_frame_errors),
+            ("drv_rx_csum_errors", self.rx_csum_errors),
+            ("drv_rx_alloc_failures", self.rx_alloc_failures),
+            ("drv_tx_packets", self.tx_packets),
+            ("drv_tx_bytes", self.tx_bytes),
+            ("drv_tx_padded", self.tx_padded),
+            ("drv_tx_ring_full", self.tx_ring_full),
+            ("drv_tx_invalid", self.tx_invalid),
+        ]
+        .into_iter()
+    }
+}
+
+/// Hardware and driver statistics together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// The NIC's own counters.
+    pub hw: HwStats,
+    /// The driver's counters.
+    pub driver: DriverStats,
+}
+
+/// An opened, running NIC.
+pub struct Nic<B: Backend> {
+    backend: Arc<B>,
+    model: &'static Model,
+    mac: [u8; 6],
+    config: NicConfig,
+    rx: Vec<RxQueue<B>>,
+    tx: Vec<TxQueue<B>>,
+    hw: HwCounters,
+}
+
+impl<B: Backend> std::fmt::Debug for Nic<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nic")
+            .field("device", &self.backend.name())
+            .field("model", &self.model.name)
+            .field("mac", &hw_mac(&self.mac))
+            .finish()
+    }
+}
+
+fn hw_mac(m: &[u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+impl<B: Backend> Nic<B> {
+    /// Identifies the device behind `backend`, resets it and brings it up:
+    /// MAC, link, receive and transmit rings, receiver and transmitter on.
+    pub fn open(backend: B, config: &NicConfig) -> Result<Self, Error> {
+        let b = Arc::new(backend);
+        let vendor_id = b.pci_read16(pci::VENDOR_ID);
+        let device_id = b.pci_read16(pci::DEVICE_ID);
+        if vendor_id == 0xFFFF {
+            return Err(Error::DeviceNotResponding { device: b.name() });
+        }
+        let model =
+            ident::identify(vendor_id, device_id).ok_or_else(|| Error::UnsupportedDevice {
+                device: b.name(),
+                vendor_id,
+                device_id,
+            })?;
+        check_config(model, config)?;
+
+        let cmd = b.pci_read16(pci::COMMAND);
+        b.pci_write16(
+            pci::COMMAND,
+            cmd | pci::COMMAND_MEMORY | pci::COMMAND_BUS_MASTER | pci::COMMAND_INTX_DISABLE,
+        );
+        if b.read32(regs::STATUS) == u32::MAX {
+            return Err(Error::DeviceNotResponding { device: b.name() });
+        }
+        match model.family {
+            Family::E1000 => e1000::reset(&*b)?,
+            Family::Igb => igb::reset(&*b)?,
+        }
+        let mac = hw::read_mac(&*b, model.family)?;
+        hw::write_mac(&*b, &mac);
+        for i in 0..regs::MTA_LEN {
+            b.write32(regs::MTA + 4 * i, 0);
+        }
+        let link = hw::link_up(&*b, config.link_timeout)?;
+        log::info!("{}: {} {} link {link}", b.name(), model.name, hw_mac(&mac));
+
+        let rqdpc = if model.family == Family::Igb {
+            config.rx_queues as usize
+        } else {
+            0
+        };
+        let mut hw = HwCounters::new(rqdpc);
+        hw.update(&*b); // clear what the registers held before
+        hw = HwCounters::new(rqdpc);
+
+        let mut nic = Nic {
+            backend: b,
+            model,
+            mac,
+            config: config.clone(),
+            rx: Vec::new(),
+            tx: Vec::new(),
+            hw,
+        };
+        nic.setup_queues()?;
+        Ok(nic)
+    }
+
+    fn dma_err(&self, purpose: &'static str) -> impl FnOnce(crate::DmaError) -> Error + '_ {
+        move |source| Error::Dma {
+            device: self.backend.name(),
+            purpose,
+            source,
+        }
+    }
+
+    fn setup_queues(&mut self) -> Result<(), Error> {
+        let b = &*self.backend;
+        let c = &self.config;
+        let family = self.model.family;
+        let pool_size = match c.rx_pool_size {
+            0 => (c.rx_ring_size * 4) as u32,
+            n => n,
+        };
+        for n in 0..u32::from(c.tx_queues) {
+            let ring = b
+                .alloc_dma(c.tx_ring_size * crate::desc::DESC_SIZE)
+                .map_err(self.dma_err("a transmit ring"))?;
+            let tdt = match family {
+                Family::E1000 => regs::e1000::TDT,
+                Family::Igb => regs::igb::tdt(n),
+            };
+            let q = TxQueue::new(self.backend.clone(), family, ring, c.tx_ring_size, tdt);
+            match family {
+                Family::E1000 => e1000::setup_tx(b, q.ring_iova(), c.tx_ring_size),
+                Family::Igb => igb::setup_tx(b, n, q.ring_iova(), c.tx_ring_size)?,
+            }
+            self.tx.push(q);
+        }
+        if family == Family::Igb {
+            igb::enable_tx(b);
+        }
+        for n in 0..u32::from(c.rx_queues) {
+            let ring = b
+                .alloc_dma(c.rx_ring_size * crate::desc::DESC_SIZE)
+                .map_err(self.dma_err("a receive ring"))?;
+            let pool =
+                Mempool::new(b, pool_size).map_err(self.dma_err("receive packet buffers"))?;
+            let rdt = match family {
+                Family::E1000 => regs::e1000::RDT,
+                Family::Igb => regs::igb::rdt(n),
+            };
+            let q = RxQueue::new(
+                self.backend.clone(),
+                family,
+                ring,
+                c.rx_ring_size,
+                rdt,
+                pool,
+            );
+            match family {
+                Family::E1000 => e1000::setup_rx(b, q.ring_iova(), c.rx_ring_size),
+                Family::Igb => igb::setup_rx(b, n, q.ring_iova(), c.rx_ring_size, c.drop_en)?,
+            }
+            q.start();
+            self.rx.push(q);
+        }
+        self.write_rctl();
+        Ok(())
+    }
+
+    fn write_rctl(&self) {
+        let (p, s) = (self.config.promiscuous, self.config.strip_crc);
+        let v = match self.model.family {
+            Family::E1000 => e1000::rctl_value(p, s),
+            Family::Igb => igb::rctl_value(p, s),
+        };
+        self.backend.write32(regs::RCTL, v);
+    }
+
+    /// Receives up to `max` packets from queue `queue` into `out`; returns how many.
+    /// See [`RxQueue::rx_batch`]. Panics if `queue` was not configured.
+    #[inline]
+    pub fn rx_batch(&mut self, queue: usize, out: &mut Vec<Packet>, max: usize) -> usize {
+        self.rx[queue].rx_batch(out, max)
+    }
+
+    /// Sends packets from the front of `pkts` on queue `queue`; returns how many
+    /// were posted (the rest stay in `pkts`). See [`TxQueue::tx_batch`].
+    #[inline]
+    pub fn tx_batch(&mut self, queue: usize, pkts: &mut Vec<Packet>) -> usize {
+        self.tx[queue].tx_batch(pkts)
+    }
+
+    /// Receive queue `n`.
+    pub fn rx_queue(&mut self, n: usize) -> &mut RxQueue<B> {
+        &mut self.rx[n]
+    }
+
+    /// Transmit queue `n`.
+    pub fn tx_queue(&mut self, n: usize) -> &mut TxQueue<B> {
+        &mut self.tx[n]
+    }
+
+    /// Allocates a pool of `entries` buffers this NIC can transmit from.
+    pub fn alloc_pool(&self, entries: u32) -> Result<Mempool, Error> {
+        Mempool::new(&*self.backend, entries).map_err(self.dma_err("a packet pool"))
+    }
+
+    /// Turns promiscuous mode (every unicast and multicast frame) on or off.
+    pub fn set_promiscuous(&mut self, on: bool) {
+        self.config.promiscuous = on;
+        self.write_rctl();
+    }
+
+    /// The NIC's MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    /// The NIC model.
+    pub fn model(&self) -> &'static Model {
+        self.model
+    }
+
+    /// The backend's name for the device (PCI address, or `sim:MODEL`).
+    pub fn name(&self) -> String {
+        self.backend.name()
+    }
+
+    /// The configuration the NIC was opened with.
+    pub fn config(&self) -> &NicConfig {
+        &self.config
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Current link state.
+    pub fn link(&self) -> LinkStatus {
+        LinkStatus::from_status(self.backend.read32(regs::STATUS))
+    }
+
+    /// Reads the hardware counters (accumulating them into 64-bit totals) and
+    /// sums the driver's counters.
+    pub fn stats(&mut self) -> Stats {
+        let hw = self.hw.update(&*self.backend).clone();
+        let mut d = DriverStats::default();
+        for q in &self.rx {
+            let s = q.stats();
+            d.rx_packets += s.packets.get();
+            d.rx_bytes += s.bytes.get();
+            d.rx_bad_length += s.bad_length.get();
+            d.rx_no_eop += s.no_eop.get();
+            d.rx_frame_errors += s.frame_errors.get();
+            d.rx_csum_errors += s.csum_errors.get();
+            d.rx_alloc_failures += s.alloc_failures.get();
+        }
+        for q in &self.tx {
+            let s = q.stats();
+            d.tx_packets += s.packets.get();
+            d.tx_bytes += s.bytes.get();
+            d.tx_padded += s.padded.get();
+            d.tx_ring_full += s.ring_full.get();
+            d.tx_invalid += s.invalid.get();
+        }
+        Stats { hw, driver: d }
+    }
+
+    /// Waits until every transmitted packet has been reclaimed, at most `timeout`;
+    /// returns the number still in flight.
+    pub fn flush_tx(&mut self, timeout: Duration) -> usize {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left: usize = self
+                .tx
+                .iter_mut()
+                .map(|q| {
+                    q.clean();
+                    q.in_flight()
+                })
+                .sum();
+            if left == 0 || std::time::Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        let b = &*self.backend;
+        match self.model.family {
+            Family::E1000 => e1000::stop(b),
+            Family::Igb => igb::stop(b, self.rx.len() as u32, self.tx.len() as u32),
+        }
+        // No more DMA from here on: buffers and rings may be released.
+        let cmd = b.pci_read16(pci::COMMAND);
+        b.pci_write16(pci::COMMAND, cmd & !pci::COMMAND_BUS_MASTER);
+        self.rx.iter_mut().for_each(RxQueue::release_buffers);
+        self.tx.iter_mut().for_each(TxQueue::release_buffers);
+    }
+}
+
+impl<B: Backend> Drop for Nic<B> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
+    check_ring_size("RX ring size", c.rx_ring_size)?;
+    check_ring_size("TX ring size", c.tx_ring_size)?;
+    for (setting, n, max) in [
+        ("RX queue count", c.rx_queues, model.rx_queues),
+        ("TX queue count", c.tx_queues, model.tx_queues),
+    ] {
+        if n == 0 || n > max {
+            return Err(Error::InvalidConfig {
+                setting,
+                value: n as usize,
+                allowed: format!("1 to {max} on the {}", model.name),
+            });
+        }
+    }
+    let pool = c.rx_pool_size as usize;
+    if pool != 0 && pool < c.rx_ring_size {
+        return Err(Error::InvalidConfig {
+            setting: "RX pool size",
+            value: pool,
+            allowed: format!(
+                "0 (automatic) or at least the RX ring size {}",
+                c.rx_ring_size
+            ),
+        });
+    }
+    Ok(())
+}
