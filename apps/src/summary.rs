@@ -1,0 +1,1 @@
+//! One-line packet summaries in the style of `tcpdump -n -e` (in progress).
