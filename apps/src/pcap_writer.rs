@@ -1,27 +1,40 @@
 //! Classic pcap output with gathered writes.
 //!
 //! [`PcapWriter`] writes the 24-byte global header when created, then one
-//! record per frame. A batch of frames becomes `writev` calls of at most
-//! [`IOV_MAX`] iovecs each: a 16-byte record header (built in a reusable
-//! buffer owned by the writer) followed by the frame bytes borrowed straight
-//! from the caller's packet buffer. Packet bytes are never copied and there is
-//! no per-packet system call; short writes, `EINTR` and `EAGAIN` (non-blocking
-//! descriptors) are handled by resuming where the kernel stopped.
+//! record per frame. A batch of frames becomes [`Write::write_vectored`] calls
+//! of at most [`IOV_MAX`] [`IoSlice`]s each: a 16-byte record header (built in
+//! a reusable buffer owned by the writer) followed by the frame bytes borrowed
+//! straight from the caller's packet buffer. Packet bytes are never copied and
+//! there is no per-packet call: with [`std::fs::File`] (also a pipe or socket
+//! descriptor turned into a `File` through [`std::os::fd::OwnedFd`]) each
+//! call is one `writev` system call.
 //!
-//! Because records go straight to the file descriptor there is nothing to
-//! flush. Do not interleave `print!` with a writer on stdout: Rust's stdout
-//! buffer is bypassed.
+//! Short writes are resumed where the writer stopped,
+//! [`io::ErrorKind::Interrupted`] is retried, and `Ok(0)` becomes
+//! [`io::ErrorKind::WriteZero`]. [`io::ErrorKind::WouldBlock`] (a descriptor
+//! in non-blocking mode whose buffer is full) is retried after a short sleep
+//! that doubles from 20 µs up to 1 ms while no progress is made, so a
+//! non-blocking output behaves like a blocking one, as it did when this writer
+//! waited with `poll`; it never reports `WouldBlock` to the caller.
+//!
+//! `File` writes go straight to the descriptor, so there is nothing to flush.
+//! A buffered `W` ([`std::io::Stdout`], [`std::io::BufWriter`]) needs
+//! [`PcapWriter::flush`] before [`PcapWriter::finish`]. For pcap on stdout
+//! prefer a `File` made from a clone of stdout's descriptor
+//! (`io::stdout().as_fd().try_clone_to_owned()`), which bypasses Rust's
+//! line-buffered stdout; then do not interleave `print!` with the writer.
 
-use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+#![forbid(unsafe_code)]
 
+use std::io::{self, IoSlice, Write};
+use std::time::Duration;
 /// `LINKTYPE_ETHERNET`: the only link type this writer emits.
 pub const LINKTYPE_ETHERNET: u32 = 1;
 /// Magic number of a pcap file with microsecond timestamps.
 pub const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 /// Magic number of a pcap file with nanosecond timestamps.
 pub const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
-/// Iovecs per `writev` call (Linux `IOV_MAX`).
+/// Slices per `write_vectored` call (Linux `IOV_MAX`: one `writev`).
 pub const IOV_MAX: usize = 1024;
 /// Size of the pcap global header.
 pub const GLOBAL_HEADER_LEN: usize = 24;
@@ -30,9 +43,13 @@ pub const RECORD_HEADER_LEN: usize = 16;
 /// Default snapshot length, as tcpdump uses.
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 
-/// Records (header + data iovec pairs) per `writev` call.
+/// Records (header + data slice pairs) per `write_vectored` call.
 const RECORDS_PER_CALL: usize = IOV_MAX / 2;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
+/// First sleep after [`io::ErrorKind::WouldBlock`]; doubled while no progress is made.
+const WOULD_BLOCK_SLEEP_MIN: Duration = Duration::from_micros(20);
+/// Longest sleep after [`io::ErrorKind::WouldBlock`].
+const WOULD_BLOCK_SLEEP_MAX: Duration = Duration::from_millis(1);
 
 /// Timestamp resolution of the file, chosen by its magic number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,30 +92,31 @@ impl<'a> Frame<'a> {
 pub struct Totals {
     /// Records written.
     pub packets: u64,
-    /// Bytes written to the descriptor, global and record headers included.
+    /// Bytes written to the output, global and record headers included.
     pub bytes: u64,
 }
 
-/// Writes classic pcap (Ethernet link type) to a file descriptor with `writev`.
+/// Writes classic pcap (Ethernet link type) to any [`Write`] with gathered writes.
 ///
-/// `W` is anything that owns or borrows a descriptor: [`std::fs::File`],
-/// [`std::io::Stdout`], [`std::os::fd::OwnedFd`], [`std::os::fd::BorrowedFd`].
+/// `W` is typically [`std::fs::File`] (a file, or a pipe, socket or stdout
+/// descriptor: `File::from(owned_fd)`), whose `write_vectored` is one `writev`.
+/// Any `W` works, but one that keeps the default `write_vectored` writes one
+/// slice per call. A buffered `W` must be flushed with [`PcapWriter::flush`].
 #[derive(Debug)]
-pub struct PcapWriter<W: AsFd> {
+pub struct PcapWriter<W: Write> {
     out: W,
     snaplen: u32,
     resolution: Resolution,
-    /// Record headers of the chunk being written; capacity for a full chunk
-    /// is reserved up front so the buffer never moves while iovecs point into it.
+    /// Record headers of the chunk being written, reused from chunk to chunk
+    /// (capacity for a full chunk is reserved up front).
     headers: Vec<u8>,
-    iovecs: IovecBuf,
     totals: Totals,
     /// Set when a write failed part-way: the stream may end in a partial
     /// record, so later writes are refused.
     failed: bool,
 }
 
-impl<W: AsFd> PcapWriter<W> {
+impl<W: Write> PcapWriter<W> {
     /// Writes the global header to `out` and returns a writer for records.
     ///
     /// `snaplen` is the most bytes of a frame stored per record (0 is taken
@@ -106,30 +124,25 @@ impl<W: AsFd> PcapWriter<W> {
     ///
     /// # Errors
     /// Any error from writing the header.
-    pub fn new(out: W, snaplen: u32, resolution: Resolution) -> io::Result<Self> {
+    pub fn new(mut out: W, snaplen: u32, resolution: Resolution) -> io::Result<Self> {
         let snaplen = if snaplen == 0 {
             DEFAULT_SNAPLEN
         } else {
             snaplen
         };
-        let mut writer = PcapWriter {
+        let header = global_header(snaplen, resolution);
+        write_all_vectored(&mut out, &mut [IoSlice::new(&header)])?;
+        Ok(PcapWriter {
             out,
             snaplen,
             resolution,
             headers: Vec::with_capacity(RECORDS_PER_CALL * RECORD_HEADER_LEN),
-            iovecs: IovecBuf(Vec::with_capacity(IOV_MAX)),
-            totals: Totals::default(),
+            totals: Totals {
+                packets: 0,
+                bytes: GLOBAL_HEADER_LEN as u64,
+            },
             failed: false,
-        };
-        let header = global_header(snaplen, resolution);
-        let fd = writer.out.as_fd().as_raw_fd();
-        let mut iov = [libc::iovec {
-            iov_base: header.as_ptr() as *mut libc::c_void,
-            iov_len: header.len(),
-        }];
-        write_all_vectored(&mut iov, |iov| sys_writev(fd, iov), || wait_writable(fd))?;
-        writer.totals.bytes = GLOBAL_HEADER_LEN as u64;
-        Ok(writer)
+        })
     }
 
     /// The snapshot length in the file header.
@@ -155,23 +168,17 @@ impl<W: AsFd> PcapWriter<W> {
         self.write_batch(&[Frame::new(ts_ns, data)])
     }
 
-    /// Writes one record per frame, in order, with as few `writev` calls as
-    /// possible (one per 512 frames unless the kernel takes less).
+    /// Writes one record per frame, in order, with as few `write_vectored`
+    /// calls as possible (one per 512 frames unless the output takes less).
     ///
     /// # Errors
-    /// The descriptor's error (`EPIPE` as [`io::ErrorKind::BrokenPipe`], …),
+    /// The output's error (`EPIPE` as [`io::ErrorKind::BrokenPipe`], …),
     /// or [`io::ErrorKind::WriteZero`]. After an error the stream may end in a
     /// partial record, so this writer refuses further writes.
     pub fn write_batch(&mut self, frames: &[Frame<'_>]) -> io::Result<()> {
-        if self.failed {
-            return Err(io::Error::other(
-                "pcap writer stopped after an earlier write error",
-            ));
-        }
-        let fd = self.out.as_fd().as_raw_fd();
+        self.check_usable()?;
         for chunk in frames.chunks(RECORDS_PER_CALL) {
-            let result = self.write_chunk(fd, chunk);
-            if let Err(e) = result {
+            if let Err(e) = self.write_chunk(chunk) {
                 self.failed = true;
                 return Err(e);
             }
@@ -179,9 +186,39 @@ impl<W: AsFd> PcapWriter<W> {
         Ok(())
     }
 
-    fn write_chunk(&mut self, fd: libc::c_int, chunk: &[Frame<'_>]) -> io::Result<()> {
-        // Build every header first: `headers` must not move once iovecs
-        // point into it (its capacity covers a full chunk, so it never does).
+    /// Flushes the output, for a buffered `W`; a `File` has nothing to flush.
+    /// `Interrupted` and `WouldBlock` are retried as for records.
+    ///
+    /// # Errors
+    /// The output's error; this writer then refuses further writes.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.check_usable()?;
+        let mut backoff = WOULD_BLOCK_SLEEP_MIN;
+        loop {
+            match self.out.flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sleep_backoff(&mut backoff),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn check_usable(&self) -> io::Result<()> {
+        if self.failed {
+            Err(io::Error::other(
+                "pcap writer stopped after an earlier write error",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn write_chunk(&mut self, chunk: &[Frame<'_>]) -> io::Result<()> {
+        debug_assert!(chunk.len() <= RECORDS_PER_CALL);
         self.headers.clear();
         let mut bytes = 0u64;
         for frame in chunk {
@@ -194,35 +231,31 @@ impl<W: AsFd> PcapWriter<W> {
             self.headers.extend_from_slice(&orig.to_ne_bytes());
             bytes += (RECORD_HEADER_LEN + incl) as u64;
         }
-        let iovecs = &mut self.iovecs.0;
-        iovecs.clear();
+        // 16 KiB on the stack, no allocation; the slices borrow `headers` and
+        // the caller's frames only until this function returns.
+        let mut slices = [IoSlice::new(&[]); IOV_MAX];
+        let mut used = 0;
         for (frame, header) in chunk
             .iter()
             .zip(self.headers.chunks_exact(RECORD_HEADER_LEN))
         {
-            // `writev` only reads through these pointers; `*mut` is its ABI.
-            iovecs.push(libc::iovec {
-                iov_base: header.as_ptr() as *mut libc::c_void,
-                iov_len: RECORD_HEADER_LEN,
-            });
+            slices[used] = IoSlice::new(header);
+            used += 1;
             let incl = incl_len(self.snaplen, frame.data);
             if incl > 0 {
-                iovecs.push(libc::iovec {
-                    iov_base: frame.data.as_ptr() as *mut libc::c_void,
-                    iov_len: incl,
-                });
+                slices[used] = IoSlice::new(&frame.data[..incl]);
+                used += 1;
             }
         }
-        let result = write_all_vectored(iovecs, |iov| sys_writev(fd, iov), || wait_writable(fd));
-        // Never keep pointers into the caller's frames past this call.
-        iovecs.clear();
-        result?;
+        write_all_vectored(&mut self.out, &mut slices[..used])?;
         self.totals.packets += chunk.len() as u64;
         self.totals.bytes += bytes;
         Ok(())
     }
 
-    /// Ends the capture and hands back the descriptor and the totals.
+    /// Ends the capture and hands back the output and the totals.
+    ///
+    /// Nothing is flushed: call [`PcapWriter::flush`] first for a buffered `W`.
     pub fn finish(self) -> (W, Totals) {
         (self.out, self.totals)
     }
@@ -255,98 +288,53 @@ fn split_timestamp(ts_ns: u64, resolution: Resolution) -> (u32, u32) {
     }
 }
 
-/// Reusable iovec storage.
-///
-/// It holds raw pointers only during a `write_chunk` call and is empty
-/// between calls.
-#[derive(Debug)]
-struct IovecBuf(Vec<libc::iovec>);
-
-// SAFETY: the buffer is empty whenever the writer can be observed or moved
-// (it is cleared before `write_chunk` returns), so no pointer ever crosses a
-// thread; its allocation is plain memory.
-unsafe impl Send for IovecBuf {}
-
-/// One `writev` system call.
-fn sys_writev(fd: libc::c_int, iov: &[libc::iovec]) -> io::Result<usize> {
-    let count = iov.len().min(IOV_MAX) as libc::c_int;
-    // SAFETY: `iov` points to `count` valid iovecs, each describing memory that
-    // is borrowed for the duration of this call; writev only reads it.
-    let n = unsafe { libc::writev(fd, iov.as_ptr(), count) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+/// Sleeps for `backoff`, then doubles it up to [`WOULD_BLOCK_SLEEP_MAX`].
+fn sleep_backoff(backoff: &mut Duration) {
+    std::thread::sleep(*backoff);
+    *backoff = (*backoff * 2).min(WOULD_BLOCK_SLEEP_MAX);
 }
 
-/// Waits until `fd` is writable (for descriptors in non-blocking mode).
-fn wait_writable(fd: libc::c_int) -> io::Result<()> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: `pfd` is one valid, exclusively borrowed pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, -1) };
-        if r >= 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Writes every byte described by `iov`, calling `writev` (the system call, or
-/// a stand-in in tests) as often as needed.
+/// Writes every byte of `bufs` with as few `write_vectored` calls as `out`
+/// allows (`bufs` should hold at most [`IOV_MAX`] slices).
 ///
-/// A short write advances through the iovecs (shortening the one it stopped
-/// in) and continues; `EINTR` retries; `EAGAIN` calls `wait_writable` (a
-/// `poll` for `POLLOUT` on the real descriptor) and retries.
-fn write_all_vectored(
-    mut iov: &mut [libc::iovec],
-    mut writev: impl FnMut(&[libc::iovec]) -> io::Result<usize>,
-    mut wait_writable: impl FnMut() -> io::Result<()>,
+/// A short write advances through the slices (shortening the one it stopped
+/// in) and continues; `Interrupted` retries at once; `WouldBlock` sleeps
+/// (20 µs, doubling up to 1 ms until the next progress) and retries; `Ok(0)`
+/// is a [`io::ErrorKind::WriteZero`] error, and a count larger than what was
+/// offered an [`io::ErrorKind::InvalidData`] error.
+fn write_all_vectored<W: Write + ?Sized>(
+    out: &mut W,
+    mut bufs: &mut [IoSlice<'_>],
 ) -> io::Result<()> {
-    loop {
-        // Skip fully written (or empty) iovecs.
-        while let Some(first) = iov.first() {
-            if first.iov_len != 0 {
-                break;
-            }
-            iov = &mut iov[1..];
-        }
-        if iov.is_empty() {
-            return Ok(());
-        }
-        match writev(iov) {
+    let mut remaining: usize = bufs.iter().map(|b| b.len()).sum();
+    // Drop leading empty slices.
+    IoSlice::advance_slices(&mut bufs, 0);
+    let mut backoff = WOULD_BLOCK_SLEEP_MIN;
+    while remaining > 0 {
+        match out.write_vectored(bufs) {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
-                    "writev wrote nothing",
+                    "failed to write whole pcap record: output wrote nothing",
                 ))
             }
-            Ok(mut n) => {
-                for entry in iov.iter_mut() {
-                    if n == 0 {
-                        break;
-                    }
-                    let step = n.min(entry.iov_len);
-                    // Moving within the same buffer: the result stays inside
-                    // (or one past the end of) the slice this iovec describes.
-                    entry.iov_base = (entry.iov_base as *mut u8).wrapping_add(step).cast();
-                    entry.iov_len -= step;
-                    n -= step;
-                }
+            Ok(n) if n > remaining => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "output reported writing more bytes than it was given",
+                ))
+            }
+            Ok(n) => {
+                remaining -= n;
+                IoSlice::advance_slices(&mut bufs, n);
+                backoff = WOULD_BLOCK_SLEEP_MIN;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_writable()?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sleep_backoff(&mut backoff),
             Err(e) => return Err(e),
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -356,9 +344,9 @@ mod tests {
     use pcap_file::{DataLink, TsResolution};
     use std::fs::File;
     use std::io::Read;
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
     use std::path::PathBuf;
-    use std::time::Duration;
 
     fn temp_path(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("igbpoll-{}-{name}.pcap", std::process::id()))
@@ -367,6 +355,14 @@ mod tests {
     /// A frame whose bytes encode its index, so mix-ups show.
     fn frame_bytes(i: usize, len: usize) -> Vec<u8> {
         (0..len).map(|j| (i * 7 + j) as u8).collect()
+    }
+
+    fn frames_of(datas: &[Vec<u8>], ts: impl Fn(usize) -> u64) -> Vec<Frame<'_>> {
+        datas
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Frame::new(ts(i), d))
+            .collect()
     }
 
     /// Reads a whole pcap stream back with the pcap-file crate.
@@ -402,6 +398,127 @@ mod tests {
         n
     }
 
+    /// What a [`Scripted`] output does on its `call`-th call (from 1).
+    #[derive(Clone, Copy)]
+    enum Step {
+        /// Accept at most this many bytes.
+        Take(usize),
+        /// Fail with this error kind.
+        Fail(io::ErrorKind),
+        /// Fail with this OS error.
+        Os(i32),
+        /// Report writing more than was offered.
+        Overcount,
+    }
+
+    /// A fault-injecting output. It implements `write_vectored` itself (the
+    /// default one would only ever show it the first non-empty slice) and
+    /// records what every call was offered.
+    #[derive(Debug)]
+    struct Scripted {
+        script: fn(usize) -> Step,
+        sink: Vec<u8>,
+        calls: usize,
+        would_blocks: usize,
+        short_writes: usize,
+        /// Slices offered per call.
+        slice_counts: Vec<usize>,
+        /// (address, length) of every slice offered to a call that accepted
+        /// everything, i.e. what reached the "kernel" without being copied.
+        accepted_slices: Vec<(usize, usize)>,
+    }
+
+    impl Scripted {
+        fn new(script: fn(usize) -> Step) -> Self {
+            Scripted {
+                script,
+                sink: Vec::new(),
+                calls: 0,
+                would_blocks: 0,
+                short_writes: 0,
+                slice_counts: Vec::new(),
+                accepted_slices: Vec::new(),
+            }
+        }
+
+        /// Takes everything, every time.
+        fn accepting() -> Self {
+            Scripted::new(|_| Step::Take(usize::MAX))
+        }
+    }
+
+    impl Write for Scripted {
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            self.slice_counts.push(bufs.len());
+            match (self.script)(self.calls) {
+                Step::Take(limit) => {
+                    let offered: usize = bufs.iter().map(|b| b.len()).sum();
+                    let mut taken = 0;
+                    for buf in bufs {
+                        if taken == limit {
+                            break;
+                        }
+                        let n = buf.len().min(limit - taken);
+                        self.sink.extend_from_slice(&buf[..n]);
+                        taken += n;
+                    }
+                    if taken < offered {
+                        self.short_writes += 1;
+                    } else {
+                        self.accepted_slices
+                            .extend(bufs.iter().map(|b| (b.as_ptr() as usize, b.len())));
+                    }
+                    Ok(taken)
+                }
+                Step::Fail(kind) => {
+                    if kind == io::ErrorKind::WouldBlock {
+                        self.would_blocks += 1;
+                    }
+                    Err(kind.into())
+                }
+                Step::Os(code) => Err(io::Error::from_raw_os_error(code)),
+                Step::Overcount => Ok(bufs.iter().map(|b| b.len()).sum::<usize>() + 1),
+            }
+        }
+
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Counts what a real output did: short writes and `WouldBlock`s.
+    struct Observed<W> {
+        inner: W,
+        short_writes: usize,
+        would_blocks: usize,
+    }
+
+    impl<W: Write> Write for Observed<W> {
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let offered: usize = bufs.iter().map(|b| b.len()).sum();
+            let result = self.inner.write_vectored(bufs);
+            match &result {
+                Ok(n) if *n < offered => self.short_writes += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.would_blocks += 1,
+                _ => {}
+            }
+            result
+        }
+
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
     #[test]
     fn round_trip_through_pcap_file_crate() {
         for resolution in [Resolution::Nanos, Resolution::Micros] {
@@ -414,17 +531,14 @@ mod tests {
                 .map(|(i, &len)| frame_bytes(i, len))
                 .collect();
             let base = 1_700_000_000_123_456_789u64;
-            let frames: Vec<Frame<'_>> = datas
-                .iter()
-                .enumerate()
-                .map(|(i, d)| Frame::new(base + i as u64 * 1_001, d))
-                .collect();
+            let frames = frames_of(&datas, |i| base + i as u64 * 1_001);
             writer.write_batch(&frames[..3]).unwrap();
             writer
                 .write_packet(frames[3].ts_ns, frames[3].data)
                 .unwrap();
             writer.write_batch(&frames[4..]).unwrap();
             writer.write_batch(&[]).unwrap();
+            writer.flush().unwrap();
             let (file, totals) = writer.finish();
             drop(file);
 
@@ -496,11 +610,7 @@ mod tests {
         let mut writer =
             PcapWriter::new(File::create(&path).unwrap(), 0, Resolution::Nanos).unwrap();
         let datas: Vec<Vec<u8>> = (0..1500).map(|i| frame_bytes(i, 60 + i % 50)).collect();
-        let frames: Vec<Frame<'_>> = datas
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Frame::new(i as u64, d))
-            .collect();
+        let frames = frames_of(&datas, |i| i as u64);
         writer.write_batch(&frames).unwrap();
         let (_, totals) = writer.finish();
         let bytes = std::fs::read(&path).unwrap();
@@ -515,102 +625,138 @@ mod tests {
         }
     }
 
-    /// Copies what a stand-in `writev` accepts, `limit(call)` bytes at most per call.
-    fn gather(iov: &[libc::iovec], limit: usize, sink: &mut Vec<u8>) -> usize {
-        let mut taken = 0;
-        for entry in iov {
-            if taken == limit {
-                break;
-            }
-            let n = entry.iov_len.min(limit - taken);
-            // SAFETY: every iovec handed to the stand-in describes a live,
-            // readable buffer of at least `iov_len` bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(entry.iov_base as *const u8, n) };
-            sink.extend_from_slice(bytes);
-            taken += n;
-        }
-        taken
+    #[test]
+    fn one_gathered_call_per_512_frames_and_frames_are_not_copied() {
+        let datas: Vec<Vec<u8>> = (0..1500).map(|i| frame_bytes(i, 60 + i % 50)).collect();
+        let frames = frames_of(&datas, |i| i as u64);
+        let mut writer = PcapWriter::new(Scripted::accepting(), 0, Resolution::Nanos).unwrap();
+        writer.write_batch(&frames).unwrap();
+        let (out, _) = writer.finish();
+        // The global header, then 512 + 512 + 476 records of two slices each.
+        assert_eq!(out.slice_counts, [1, IOV_MAX, IOV_MAX, 2 * 476]);
+        // Every data slice is the caller's own buffer, not a copy.
+        let data_slices: Vec<(usize, usize)> = out.accepted_slices[1..]
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .copied()
+            .collect();
+        let expected: Vec<(usize, usize)> = datas
+            .iter()
+            .map(|d| (d.as_ptr() as usize, d.len()))
+            .collect();
+        assert_eq!(data_slices, expected);
+        let headers = out.accepted_slices[1..].iter().step_by(2);
+        assert!(headers
+            .into_iter()
+            .all(|&(_, len)| len == RECORD_HEADER_LEN));
     }
 
     #[test]
-    fn short_writes_eintr_and_eagain_resume_where_the_kernel_stopped() {
+    fn short_writes_interrupted_and_would_block_resume_where_the_output_stopped() {
         let bufs: Vec<Vec<u8>> = (0..20).map(|i| frame_bytes(i, i * 13 % 40)).collect();
         let expected: Vec<u8> = bufs.concat();
-        let mut iov: Vec<libc::iovec> = bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.as_ptr() as *mut libc::c_void,
-                iov_len: b.len(),
-            })
-            .collect();
-        let mut sink = Vec::new();
-        let mut calls = 0usize;
-        let mut waits = 0usize;
-        write_all_vectored(
-            &mut iov,
-            |iov| {
-                calls += 1;
-                match calls % 4 {
-                    0 => Err(io::Error::from_raw_os_error(libc::EINTR)),
-                    1 => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
-                    // Odd sizes land in the middle of iovecs.
-                    _ => Ok(gather(iov, calls % 23 + 1, &mut sink)),
-                }
-            },
-            || {
-                waits += 1;
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(sink, expected);
-        assert!(waits > 10);
+        let mut slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        let mut out = Scripted::new(|call| match call % 4 {
+            0 => Step::Fail(io::ErrorKind::Interrupted),
+            1 => Step::Fail(io::ErrorKind::WouldBlock),
+            // Odd sizes land in the middle of slices.
+            _ => Step::Take(call % 23 + 1),
+        });
+        write_all_vectored(&mut out, &mut slices).unwrap();
+        assert_eq!(out.sink, expected);
+        assert!(out.would_blocks > 10);
+        assert!(out.short_writes > 10);
+    }
+
+    #[test]
+    fn faulty_output_still_gets_the_exact_file() {
+        let datas: Vec<Vec<u8>> = (0..700).map(|i| frame_bytes(i, i * 31 % 1600)).collect();
+        let frames = frames_of(&datas, |i| 1_000_000 * i as u64 + 17);
+        let mut clean = PcapWriter::new(Vec::new(), 1000, Resolution::Nanos).unwrap();
+        clean.write_batch(&frames).unwrap();
+        let (clean, clean_totals) = clean.finish();
+
+        let faulty = Scripted::new(|call| match call % 5 {
+            0 => Step::Fail(io::ErrorKind::Interrupted),
+            1 if call % 3 == 0 => Step::Fail(io::ErrorKind::WouldBlock),
+            _ => Step::Take(call * 7919 % 5000 + 1),
+        });
+        let mut writer = PcapWriter::new(faulty, 1000, Resolution::Nanos).unwrap();
+        writer.write_batch(&frames[..1]).unwrap();
+        writer.write_batch(&frames[1..]).unwrap();
+        let (out, totals) = writer.finish();
+        assert!(out.short_writes > 10 && out.would_blocks > 10);
+        assert_eq!(totals, clean_totals);
+        assert_eq!(out.sink, clean);
+        assert_eq!(totals.bytes as usize, clean.len());
+        assert_eq!(read_back(&clean).1.len(), 700);
     }
 
     #[test]
     fn write_zero_and_errors_are_reported() {
         let data = [1u8; 10];
-        let mut iov = [libc::iovec {
-            iov_base: data.as_ptr() as *mut libc::c_void,
-            iov_len: data.len(),
-        }];
-        let e = write_all_vectored(&mut iov, |_| Ok(0), || Ok(())).unwrap_err();
+        let e = write_all_vectored(
+            &mut Scripted::new(|_| Step::Take(0)),
+            &mut [IoSlice::new(&data)],
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WriteZero);
         let e = write_all_vectored(
-            &mut iov,
-            |_| Err(io::Error::from_raw_os_error(libc::EIO)),
-            || Ok(()),
+            &mut Scripted::new(|_| Step::Os(libc::EIO)),
+            &mut [IoSlice::new(&data)],
         )
         .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        let e = write_all_vectored(
+            &mut Scripted::new(|_| Step::Overcount),
+            &mut [IoSlice::new(&data)],
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // Nothing to write is not a zero write.
+        write_all_vectored(
+            &mut Scripted::new(|_| Step::Take(0)),
+            &mut [IoSlice::new(&[]), IoSlice::new(&[])],
+        )
+        .unwrap();
+
+        // Through the writer: a failing header fails `new`.
+        let e =
+            PcapWriter::new(Scripted::new(|_| Step::Take(0)), 0, Resolution::Nanos).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WriteZero);
+        // A record that fails half-way stops the writer for good.
+        let out = Scripted::new(|call| match call {
+            1 => Step::Take(usize::MAX),
+            2 => Step::Take(20),
+            _ => Step::Os(libc::EIO),
+        });
+        let mut writer = PcapWriter::new(out, 0, Resolution::Nanos).unwrap();
+        let e = writer.write_packet(1, &data).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        assert!(writer.write_packet(2, &data).is_err());
+        assert!(writer.write_batch(&[]).is_err());
+        assert!(writer.flush().is_err());
+        assert_eq!(writer.totals().packets, 0);
+        assert_eq!(writer.totals().bytes, GLOBAL_HEADER_LEN as u64);
+        let (out, _) = writer.finish();
+        // The refused calls never reached the output.
+        assert_eq!(out.calls, 3);
     }
 
-    /// Returns (read end, write end) of a pipe.
-    fn pipe() -> (File, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
-        let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-        assert_eq!(r, 0, "pipe2: {}", io::Error::last_os_error());
-        // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
-        unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
-
-    #[test]
-    fn slow_reader_on_tiny_nonblocking_pipe() {
-        let (mut read_end, write_end) = pipe();
-        let fd = write_end.as_raw_fd();
-        // SAFETY: fcntl on a descriptor we own, with integer arguments.
-        unsafe {
-            // The smallest pipe buffer (one page) forces many short writes.
-            libc::fcntl(fd, libc::F_SETPIPE_SZ, 4096);
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            assert!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0);
-        }
+    /// Writes 1200 frames (about 1.6 MB) to `out` while a slow thread reads
+    /// them from `input`, shows `out` to `inspect`, drops it (the reader's
+    /// end of file) and checks what arrived.
+    fn slow_reader<W: Write, R: Read + Send + 'static>(
+        out: W,
+        mut input: R,
+        inspect: impl FnOnce(&W),
+    ) {
         let reader = std::thread::spawn(move || {
             let mut all = Vec::new();
-            let mut chunk = [0u8; 1000];
+            let mut chunk = [0u8; 4096];
             loop {
-                match read_end.read(&mut chunk) {
+                match input.read(&mut chunk) {
                     Ok(0) => break all,
                     Ok(n) => all.extend_from_slice(&chunk[..n]),
                     Err(e) => panic!("read: {e}"),
@@ -620,20 +766,17 @@ mod tests {
                 }
             }
         });
-        let datas: Vec<Vec<u8>> = (0..300).map(|i| frame_bytes(i, 700 + i)).collect();
-        let frames: Vec<Frame<'_>> = datas
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Frame::new(i as u64 * 1000, d))
-            .collect();
-        let mut writer = PcapWriter::new(write_end, 0, Resolution::Micros).unwrap();
+        let datas: Vec<Vec<u8>> = (0..1200).map(|i| frame_bytes(i, 1000 + i % 700)).collect();
+        let frames = frames_of(&datas, |i| i as u64 * 1000);
+        let mut writer = PcapWriter::new(out, 0, Resolution::Micros).unwrap();
         writer.write_batch(&frames).unwrap();
-        let (write_end, totals) = writer.finish();
-        drop(write_end);
+        let (out, totals) = writer.finish();
+        inspect(&out);
+        drop(out);
         let bytes = reader.join().unwrap();
         assert_eq!(totals.bytes as usize, bytes.len());
         let (_, packets) = read_back(&bytes);
-        assert_eq!(packets.len(), 300);
+        assert_eq!(packets.len(), 1200);
         for (i, (ts, _, data)) in packets.iter().enumerate() {
             assert_eq!(*ts, Duration::from_micros(i as u64));
             assert_eq!(data, &datas[i]);
@@ -641,8 +784,33 @@ mod tests {
     }
 
     #[test]
+    fn slow_reader_on_nonblocking_socket() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        // `set_nonblocking` sets O_NONBLOCK on the open file description, so it
+        // survives the conversion to `File`, whose `write_vectored` is `writev`.
+        ours.set_nonblocking(true).unwrap();
+        let out = Observed {
+            inner: File::from(OwnedFd::from(ours)),
+            short_writes: 0,
+            would_blocks: 0,
+        };
+        slow_reader(out, theirs, |out| {
+            // 600 kB per call cannot fit in a socket buffer: the kernel took
+            // part of it, then said EAGAIN until the reader made room.
+            assert!(out.short_writes > 0, "no short write");
+            assert!(out.would_blocks > 0, "no EAGAIN");
+        });
+    }
+
+    #[test]
+    fn slow_reader_on_blocking_pipe() {
+        let (read_end, write_end) = io::pipe().unwrap();
+        slow_reader(write_end, read_end, |_| {});
+    }
+
+    #[test]
     fn broken_pipe_is_an_error_and_stops_the_writer() {
-        let (read_end, write_end) = pipe();
+        let (read_end, write_end) = io::pipe().unwrap();
         let mut writer = PcapWriter::new(write_end, 0, Resolution::Nanos).unwrap();
         drop(read_end);
         // The Rust runtime ignores SIGPIPE, so writev fails with EPIPE.
@@ -657,6 +825,8 @@ mod tests {
     fn writer_is_send() {
         fn assert_send<T: Send>() {}
         assert_send::<PcapWriter<File>>();
+        assert_send::<PcapWriter<io::Stdout>>();
+        assert_send::<PcapWriter<io::PipeWriter>>();
     }
 
     #[test]
