@@ -7,8 +7,8 @@
 //! [`HEADROOM`] bytes, which an application can use to prepend headers in place.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
@@ -32,20 +32,59 @@ struct PoolInner {
     entries: u32,
     free: ArrayQueue<u32>,
     exhausted: AtomicU64,
+    /// Mempool handles plus packets alive: the pool is freed when it reaches 0.
+    /// Like `Arc`'s count, but the receive path adds a whole batch of packets
+    /// with one atomic add instead of one per packet.
+    refs: AtomicUsize,
 }
 
 /// A pool of packet buffers in DMA memory. Cheap to clone (a shared handle).
-#[derive(Clone)]
 pub struct Mempool {
-    inner: Arc<PoolInner>,
+    inner: NonNull<PoolInner>,
+}
+
+// SAFETY: PoolInner is Send + Sync (DMA memory behind atomics, a lock-free queue,
+// atomics); the handle only shares it, and `refs` keeps it alive.
+unsafe impl Send for Mempool {}
+// SAFETY: as above.
+unsafe impl Sync for Mempool {}
+
+impl Clone for Mempool {
+    fn clone(&self) -> Self {
+        self.inner().refs.fetch_add(1, Ordering::Relaxed);
+        Mempool { inner: self.inner }
+    }
+}
+
+impl Drop for Mempool {
+    fn drop(&mut self) {
+        // SAFETY: this handle holds one reference.
+        unsafe { release(self.inner, 1) }
+    }
+}
+
+/// Drops `n` references to the pool, freeing it with the last one.
+///
+/// # Safety
+/// The caller must own `n` references to `inner` and use none of them afterwards.
+#[inline(always)]
+unsafe fn release(inner: NonNull<PoolInner>, n: usize) {
+    // SAFETY: the caller holds n >= 1 references, so the pool is alive here.
+    let refs = unsafe { &inner.as_ref().refs };
+    if refs.fetch_sub(n, Ordering::Release) == n {
+        // Every other reference is gone; see their uses before freeing (as Arc does).
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: allocated by Box::new in Mempool::new; this was the last reference.
+        drop(unsafe { Box::from_raw(inner.as_ptr()) });
+    }
 }
 
 impl std::fmt::Debug for Mempool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mempool")
-            .field("entries", &self.inner.entries)
-            .field("free", &self.inner.free.len())
-            .field("mem", &self.inner.mem)
+            .field("entries", &self.inner().entries)
+            .field("free", &self.inner().free.len())
+            .field("mem", &self.inner().mem)
             .finish()
     }
 }
@@ -65,41 +104,45 @@ impl Mempool {
             // Cannot fail: the queue holds exactly `entries` items.
             let _ = free.push(i);
         }
+        let inner = Box::new(PoolInner {
+            mem,
+            entries,
+            free,
+            exhausted: AtomicU64::new(0),
+            refs: AtomicUsize::new(1),
+        });
         Ok(Mempool {
-            inner: Arc::new(PoolInner {
-                mem,
-                entries,
-                free,
-                exhausted: AtomicU64::new(0),
-            }),
+            inner: NonNull::from(Box::leak(inner)),
         })
+    }
+
+    #[inline(always)]
+    fn inner(&self) -> &PoolInner {
+        // SAFETY: this handle holds a reference, so the pool is alive.
+        unsafe { self.inner.as_ref() }
     }
 
     /// Number of buffers in the pool.
     pub fn entries(&self) -> u32 {
-        self.inner.entries
+        self.inner().entries
     }
 
     /// Number of buffers free right now.
     pub fn free_count(&self) -> usize {
-        self.inner.free.len()
+        self.inner().free.len()
     }
 
     /// How many times an allocation found the pool empty.
     pub fn exhausted_count(&self) -> u64 {
-        self.inner.exhausted.load(Ordering::Relaxed)
+        self.inner().exhausted.load(Ordering::Relaxed)
     }
 
     /// Takes a buffer as an empty packet (length 0, data after the headroom),
     /// or `None` when every buffer is in use (counted in [`Mempool::exhausted_count`]).
     pub fn alloc(&self) -> Option<Packet> {
         let idx = self.alloc_raw()?;
-        Some(Packet {
-            pool: self.clone(),
-            idx,
-            off: HEADROOM as u16,
-            len: 0,
-        })
+        self.reserve_packets(1);
+        Some(self.packet(idx, HEADROOM as u16, 0))
     }
 
     /// Allocates a packet holding a copy of `data`; `None` when the pool is empty
@@ -116,9 +159,9 @@ impl Mempool {
 
     #[inline(always)]
     pub(crate) fn alloc_raw(&self) -> Option<u32> {
-        let idx = self.inner.free.pop();
+        let idx = self.inner().free.pop();
         if idx.is_none() {
-            self.inner.exhausted.fetch_add(1, Ordering::Relaxed);
+            self.inner().exhausted.fetch_add(1, Ordering::Relaxed);
         }
         idx
     }
@@ -126,20 +169,37 @@ impl Mempool {
     #[inline(always)]
     pub(crate) fn free_raw(&self, idx: u32) {
         // Cannot overflow: each index is in the queue at most once.
-        let _ = self.inner.free.push(idx);
+        let _ = self.inner().free.push(idx);
     }
 
     /// The device address of byte `off` of buffer `idx`.
     #[inline(always)]
     pub(crate) fn iova(&self, idx: u32, off: usize) -> u64 {
-        self.inner.mem.iova() + (idx as usize * BUF_STRIDE + off) as u64
+        self.inner().mem.iova() + (idx as usize * BUF_STRIDE + off) as u64
     }
 
-    /// Wraps buffer `idx`, which the caller owns, as a packet.
+    /// Takes `n` references for packets about to be made with [`Mempool::packet`]:
+    /// one atomic add for a whole batch.
+    #[inline(always)]
+    pub(crate) fn reserve_packets(&self, n: usize) {
+        self.inner().refs.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Gives back `n` references taken with [`Mempool::reserve_packets`] and not
+    /// used for packets. The caller's own handle keeps the count above zero.
+    #[inline(always)]
+    pub(crate) fn unreserve_packets(&self, n: usize) {
+        if n > 0 {
+            self.inner().refs.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Wraps buffer `idx`, which the caller owns, as a packet. The packet owns
+    /// one reference, which the caller took with [`Mempool::reserve_packets`].
     #[inline(always)]
     pub(crate) fn packet(&self, idx: u32, off: u16, len: u16) -> Packet {
         Packet {
-            pool: self.clone(),
+            pool: self.inner,
             idx,
             off,
             len,
@@ -148,18 +208,25 @@ impl Mempool {
 
     /// True when both handles are the same pool.
     pub fn same_pool(&self, other: &Mempool) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        self.inner == other.inner
     }
 }
 
 /// An owned packet buffer from a [`Mempool`]. Derefs to its bytes; returns to
 /// its pool when dropped, on any thread.
 pub struct Packet {
-    pool: Mempool,
+    pool: NonNull<PoolInner>,
     idx: u32,
     off: u16,
     len: u16,
 }
+
+// SAFETY: a Packet owns its buffer and one reference to its pool, which is
+// Send + Sync; dropping it on any thread returns the buffer through the pool's
+// lock-free queue.
+unsafe impl Send for Packet {}
+// SAFETY: `&Packet` only reads the packet's own bytes.
+unsafe impl Sync for Packet {}
 
 impl std::fmt::Debug for Packet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -236,15 +303,22 @@ impl Packet {
         Ok(())
     }
 
-    /// The pool this packet's buffer belongs to.
-    pub fn pool(&self) -> &Mempool {
-        &self.pool
+    #[inline(always)]
+    fn pool_inner(&self) -> &PoolInner {
+        // SAFETY: the packet holds a reference, so the pool is alive.
+        unsafe { self.pool.as_ref() }
+    }
+
+    /// A handle to the pool this packet's buffer belongs to.
+    pub fn pool(&self) -> Mempool {
+        self.pool_inner().refs.fetch_add(1, Ordering::Relaxed);
+        Mempool { inner: self.pool }
     }
 
     /// The device address of the first data byte.
     #[inline(always)]
     pub fn iova(&self) -> u64 {
-        self.pool.iova(self.idx, self.off as usize)
+        self.pool_inner().mem.iova() + self.start() as u64
     }
 
     #[inline(always)]
@@ -262,7 +336,7 @@ impl Deref for Packet {
         // free queue and is not posted to the device (a received buffer is wrapped
         // only after its descriptor's DD was observed with Acquire; a buffer given
         // to TX is held by the queue, not by a Packet the application can reach).
-        unsafe { self.pool.inner.mem.slice(self.start(), self.len as usize) }
+        unsafe { self.pool_inner().mem.slice(self.start(), self.len as usize) }
     }
 }
 
@@ -271,8 +345,7 @@ impl DerefMut for Packet {
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in deref; `&mut self` makes this the only view.
         unsafe {
-            self.pool
-                .inner
+            self.pool_inner()
                 .mem
                 .slice_mut(self.start(), self.len as usize)
         }
@@ -282,7 +355,10 @@ impl DerefMut for Packet {
 impl Drop for Packet {
     #[inline(always)]
     fn drop(&mut self) {
-        self.pool.free_raw(self.idx);
+        // Cannot overflow: each index is in the queue at most once.
+        let _ = self.pool_inner().free.push(self.idx);
+        // SAFETY: the packet owned one reference and is gone after this.
+        unsafe { release(self.pool, 1) }
     }
 }
 
@@ -334,11 +410,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn packets_keep_the_pool_alive_after_every_handle_is_gone() {
+        let pool = Mempool::new(&HeapBackend::default(), 4).unwrap();
+        let a = pool.alloc_from(&[1; 10]).unwrap();
+        let b = pool.alloc_from(&[2; 10]).unwrap();
+        assert_eq!(pool.inner().refs.load(Ordering::Relaxed), 3);
+        drop(pool);
+        assert_eq!(&a[..], &[1; 10]);
+        let again = b.pool();
+        assert_eq!(again.free_count(), 2);
+        drop(again);
+        drop(a);
+        drop(b); // the last reference frees the pool (checked under Miri/ASan)
+    }
+
+    #[test]
     fn iova_points_at_the_data() {
         let pool = Mempool::new(&HeapBackend::default(), 2).unwrap();
         let _a = pool.alloc().unwrap();
         let b = pool.alloc().unwrap();
-        let base = pool.inner.mem.iova();
+        let base = pool.inner().mem.iova();
         assert_eq!(b.iova(), base + (BUF_STRIDE + HEADROOM) as u64);
     }
 }

@@ -116,6 +116,16 @@ impl<B: Backend> RxQueue<B> {
         &self.pool
     }
 
+    /// True when the device has written back at least one descriptor that
+    /// [`RxQueue::rx_batch`] has not consumed yet.
+    pub fn has_completions(&self) -> bool {
+        self.posted > 0
+            && match self.family {
+                Family::E1000 => Legacy::complete(&self.ring, self.next_to_clean).is_some(),
+                Family::Igb => Advanced::complete(&self.ring, self.next_to_clean).is_some(),
+            }
+    }
+
     /// Receives up to `max` packets, appending them to `out`; returns how many.
     ///
     /// At most `max` descriptors are examined, so the work per call is bounded.
@@ -135,6 +145,7 @@ impl<B: Backend> RxQueue<B> {
         let mut delivered = 0;
         let mut bytes = 0u64;
         let mut budget = max;
+        let mut reserved = 0;
         while budget > 0 && self.posted > 0 {
             let i = self.next_to_clean;
             let Some(c) = F::complete(&self.ring, i) else {
@@ -172,11 +183,18 @@ impl<B: Backend> RxQueue<B> {
             if c.csum_error {
                 self.stats.csum_errors.add(1);
             }
+            if reserved == 0 {
+                // One pool reference for every packet this call may still hand out.
+                reserved = budget + 1;
+                self.pool.reserve_packets(reserved);
+            }
             out.push(self.pool.packet(buf, HEADROOM as u16, c.len));
             delivered += 1;
             bytes += len as u64;
         }
         if delivered > 0 {
+            // Give back the references reserved for packets not handed out.
+            self.pool.unreserve_packets(reserved - delivered);
             self.stats.packets.add(delivered as u64);
             self.stats.bytes.add(bytes);
         }
