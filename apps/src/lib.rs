@@ -1,4 +1,14 @@
-//! Building blocks of the igbpoll command-line tools.
+//! The igbpoll command-line tools, as a library so the CLI's pieces are tested
+//! beside their code. Everything here uses only the public driver API.
 
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod cli;
+pub mod device;
+pub mod error;
 pub mod pcap_writer;
+pub mod send;
+pub mod stats_cmd;
 pub mod summary;

@@ -1,0 +1,165 @@
+//! Command-line definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// igbpoll: capture and send at line rate on Intel gigabit NICs, from user space.
+///
+/// Without a NIC, `--sim e1000` or `--sim igb` runs the same driver code against
+/// a register-level model of the 82540EM or the 82576, fed by a traffic generator
+/// or a capture file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "igbpoll",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(after_help = "Examples:\n  \
+    igbpoll --sim igb capture -c 10\n  \
+    igbpoll --sim e1000 --sim-size 60 capture -c 1000000 -w /tmp/x.pcap\n  \
+    igbpoll --sim igb --sim-replay in.pcapng capture -w out.pcap\n  \
+    igbpoll --sim igb send --pcap in.pcap --sim-tx-dump out.pcap\n  \
+    igbpoll --sim e1000 stats")]
+pub struct Cli {
+    /// The NIC to run on.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which NIC to drive.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// Run on a simulated NIC: e1000 (82540EM) or igb (82576).
+    #[arg(long, value_name = "MODEL", global = true)]
+    pub sim: Option<SimModelArg>,
+
+    /// Simulator: feed the wire from this pcap or pcapng file instead of the generator.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub sim_replay: Option<PathBuf>,
+
+    /// Simulator: generate fixed-size UDP frames of BYTES (without FCS, 60..=1514)
+    /// instead of the mixed ARP/ICMP/UDP/TCP traffic.
+    #[arg(long, value_name = "BYTES", global = true, value_parser = clap::value_parser!(u16).range(60..=1514))]
+    pub sim_size: Option<u16>,
+
+    /// Simulator: offer frames at PPS frames per second (default: as fast as possible).
+    #[arg(long, value_name = "PPS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sim_rate: Option<u64>,
+
+    /// Simulator: seed of the traffic generator.
+    #[arg(long, value_name = "N", global = true, default_value_t = 1)]
+    pub sim_seed: u64,
+}
+
+/// The simulated NIC models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimModelArg {
+    /// Intel 82540EM (e1000 family, legacy descriptors, one queue).
+    E1000,
+    /// Intel 82576 (igb family, advanced descriptors, 16 queues).
+    Igb,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture frames: print a line per packet, or write a pcap file.
+    Capture(CaptureArgs),
+    /// Transmit generated frames or the frames of a capture file.
+    Send(SendArgs),
+    /// Print the NIC's hardware counters and the driver's own.
+    Stats(StatsArgs),
+}
+
+/// `capture` options.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Stop after COUNT packets.
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Write packets to FILE as pcap (`-` for stdout) instead of printing them.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// Keep at most SNAPLEN bytes of each packet (0 = 262144, as tcpdump).
+    #[arg(
+        short = 's',
+        long = "snapshot-length",
+        value_name = "SNAPLEN",
+        default_value_t = 262144
+    )]
+    pub snaplen: u32,
+
+    /// Timestamp precision of the pcap file.
+    #[arg(
+        long = "time-stamp-precision",
+        value_name = "PRECISION",
+        default_value = "micro"
+    )]
+    pub precision: Precision,
+
+    /// Receive descriptors in the ring (power of two, 8..=4096).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub ring: usize,
+
+    /// Packets taken from the ring per poll.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub batch: u32,
+
+    /// Do not put the NIC in promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    pub no_promisc: bool,
+}
+
+/// Timestamp precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Precision {
+    /// Microseconds (classic pcap).
+    Micro,
+    /// Nanoseconds.
+    Nano,
+}
+
+/// `send` options.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Frames to send (generated frames; with --pcap, the file's frames are
+    /// sent this many times over, default once).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Size of generated frames in bytes without FCS (shorter frames are padded to 60).
+    #[arg(long, value_name = "BYTES", default_value_t = 60, value_parser = clap::value_parser!(u16).range(14..=1514))]
+    pub size: u16,
+
+    /// Send the frames of this pcap or pcapng file.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Simulator: write every frame that leaves the NIC to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub sim_tx_dump: Option<PathBuf>,
+
+    /// Transmit descriptors in the ring (power of two, 8..=4096).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub ring: usize,
+}
+
+/// `stats` options.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Receive (and discard) for SECONDS before printing, so the counters show traffic.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub duration: f64,
+}

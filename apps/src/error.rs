@@ -1,0 +1,54 @@
+//! What the CLI reports when a command fails: the cause and what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum CliError {
+    /// No device was named.
+    NoDevice,
+    /// The driver failed to bring the NIC up.
+    Driver(igbpoll_driver::Error),
+    /// A capture file to replay or send could not be read.
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The output could not be created or written.
+    Output {
+        /// The file (`-` for stdout).
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A setting makes no sense for this command.
+    Usage(String),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::NoDevice => f.write_str(
+                "no NIC given: use --sim e1000 or --sim igb to run on the simulator \
+                 (see `igbpoll --help`)",
+            ),
+            CliError::Driver(e) => write!(f, "{e}"),
+            CliError::Input { path, reason } => {
+                write!(f, "cannot read {}: {reason}", path.display())
+            }
+            CliError::Output { path, source } => write!(f, "cannot write {path}: {source}"),
+            CliError::Usage(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<igbpoll_driver::Error> for CliError {
+    fn from(e: igbpoll_driver::Error) -> Self {
+        CliError::Driver(e)
+    }
+}

@@ -1,0 +1,45 @@
+//! `igbpoll stats`: the NIC's counters and the driver's, as `ethtool -S` shows them.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use igbpoll_driver::NicConfig;
+
+use crate::cli::{DeviceArgs, StatsArgs};
+use crate::device::{self, Traffic};
+use crate::error::CliError;
+
+/// Runs `stats`.
+pub fn run(dev_args: &DeviceArgs, args: &StatsArgs) -> Result<(), CliError> {
+    let mut dev = device::open(dev_args, &NicConfig::default(), Traffic::OnRequest)?;
+    if args.duration > 0.0 {
+        // Receive and discard for a while so the counters show traffic.
+        let until = Instant::now() + Duration::from_secs_f64(args.duration);
+        let mut batch = Vec::with_capacity(64);
+        while Instant::now() < until {
+            if dev.nic.rx_batch(0, &mut batch, 64) == 0 {
+                std::thread::yield_now();
+            }
+            batch.clear();
+        }
+    }
+    let s = dev.nic.stats();
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(
+        o,
+        "{}: {} {} link {}",
+        dev.nic.name(),
+        dev.nic.model().name,
+        device::fmt_mac(dev.nic.mac()),
+        dev.nic.link()
+    );
+    let _ = writeln!(o, "NIC statistics:");
+    for (name, v) in s.hw.iter() {
+        let _ = writeln!(o, "     {name}: {v}");
+    }
+    let _ = writeln!(o, "Driver statistics:");
+    for (name, v) in s.driver.iter() {
+        let _ = writeln!(o, "     {name}: {v}");
+    }
+    Ok(())
+}

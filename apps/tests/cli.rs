@@ -1,0 +1,345 @@
+//! The `igbpoll` binary as a user runs it, with tcpdump and tshark reading what
+//! it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn igbpoll(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run igbpoll")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("igbpoll-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok()
+}
+
+/// Frames of a pcap or pcapng file, read with the pcap-file crate.
+fn read_frames(path: &Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).expect("read capture");
+    let mut out = Vec::new();
+    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let mut r = pcap_file::pcapng::PcapNgReader::new(&data[..]).expect("pcapng");
+        while let Some(b) = r.next_block() {
+            if let pcap_file::pcapng::Block::EnhancedPacket(p) = b.expect("block") {
+                out.push(p.data.to_vec());
+            }
+        }
+    } else {
+        let mut r = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
+        while let Some(p) = r.next_raw_packet() {
+            out.push(p.expect("record").data.to_vec());
+        }
+    }
+    out
+}
+
+/// A reference capture: 3,000 frames of the generator's mix, made by igbpoll itself
+/// from the simulator and checked below against an independent reader.
+fn reference(tag: &str, model: &str) -> (PathBuf, Vec<Vec<u8>>) {
+    let path = tmp(&format!("ref-{tag}-{model}.pcap"));
+    let out = igbpoll(
+        &[
+            "--sim",
+            model,
+            "--sim-rate",
+            "200000",
+            "capture",
+            "-c",
+            "3000",
+            "-w",
+        ]
+        .iter()
+        .copied()
+        .chain([path.to_str().unwrap()])
+        .collect::<Vec<_>>(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames = read_frames(&path);
+    assert_eq!(frames.len(), 3000);
+    (path, frames)
+}
+
+#[test]
+fn replay_capture_round_trip_read_by_tcpdump_and_tshark() {
+    for model in ["e1000", "igb"] {
+        let (input, frames) = reference("replay", model);
+        let output = tmp(&format!("out-{model}.pcap"));
+        let out = igbpoll(&[
+            "--sim",
+            model,
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "-w",
+            output.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("3000 packets captured"), "{stderr}");
+        assert_eq!(
+            read_frames(&output),
+            frames,
+            "{model}: capture == replayed file"
+        );
+        if have("tcpdump") {
+            let t = Command::new("tcpdump")
+                .args(["-n", "-r"])
+                .arg(&output)
+                .output()
+                .expect("tcpdump");
+            assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+            assert_eq!(
+                String::from_utf8_lossy(&t.stdout).lines().count(),
+                3000,
+                "tcpdump reads every packet"
+            );
+        } else {
+            eprintln!("tcpdump not installed: skipped its check (scripts/test-all.sh installs it)");
+        }
+        if have("tshark") {
+            let t = Command::new("tshark")
+                .args(["-r"])
+                .arg(&output)
+                .args(["-T", "fields", "-e", "frame.len"])
+                .output()
+                .expect("tshark");
+            assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+            let lens: Vec<usize> = String::from_utf8_lossy(&t.stdout)
+                .lines()
+                .map(|l| l.trim().parse().unwrap())
+                .collect();
+            assert_eq!(
+                lens,
+                frames.iter().map(Vec::len).collect::<Vec<_>>(),
+                "tshark sees the same frames"
+            );
+        }
+    }
+}
+
+#[test]
+fn capture_to_stdout_is_a_pcap_stream() {
+    let out = igbpoll(&["--sim", "igb", "capture", "-c", "100", "-w", "-"]);
+    assert!(out.status.success());
+    let path = tmp("stdout.pcap");
+    std::fs::write(&path, &out.stdout).unwrap();
+    assert_eq!(read_frames(&path).len(), 100);
+}
+
+#[test]
+fn capture_prints_tcpdump_style_lines() {
+    let out = igbpoll(&["--sim", "e1000", "capture", "-c", "25"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 25);
+    assert!(
+        text.lines()
+            .all(|l| l.contains(" > ") && l.contains("length")),
+        "{text}"
+    );
+}
+
+#[test]
+fn snaplen_truncates_records() {
+    let path = tmp("snap.pcap");
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "capture",
+        "-c",
+        "200",
+        "-s",
+        "64",
+        "-w",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(read_frames(&path).iter().all(|f| f.len() <= 64));
+}
+
+#[test]
+fn send_leaves_the_wire_as_given() {
+    for model in ["e1000", "igb"] {
+        let (input, frames) = reference("send", model);
+        let dump = tmp(&format!("tx-{model}.pcap"));
+        let out = igbpoll(&[
+            "--sim",
+            model,
+            "send",
+            "--pcap",
+            input.to_str().unwrap(),
+            "--sim-tx-dump",
+            dump.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read_frames(&dump), frames, "{model}");
+        // Generated frames, some shorter than 60 bytes: padded by the driver.
+        let out = igbpoll(&[
+            "--sim",
+            model,
+            "send",
+            "--count",
+            "50",
+            "--size",
+            "42",
+            "--sim-tx-dump",
+            dump.to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+        let sent = read_frames(&dump);
+        assert_eq!(sent.len(), 50);
+        assert!(sent
+            .iter()
+            .all(|f| f.len() == 60 && f[42..].iter().all(|&b| b == 0)));
+    }
+}
+
+#[test]
+fn stats_names_counters_like_ethtool() {
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-rate",
+        "100000",
+        "stats",
+        "--duration",
+        "0.2",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "rx_packets",
+        "rx_missed_errors",
+        "rx_no_buffer_count",
+        "rx_queue_0_drops",
+        "drv_rx_packets",
+    ] {
+        assert!(
+            text.contains(&format!("     {name}: ")),
+            "{name} missing:\n{text}"
+        );
+    }
+    let rx: u64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rx_packets: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rx > 0, "the NIC received while polled");
+}
+
+#[test]
+fn errors_name_the_cause() {
+    let out = igbpoll(&["capture"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sim"));
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-replay",
+        "/nonexistent.pcap",
+        "capture",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.pcap"));
+    let out = igbpoll(&["--sim", "igb", "capture", "--ring", "100"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("power of two"));
+    let out = igbpoll(&["--sim", "igb", "--sim-size", "20", "capture"]);
+    assert!(
+        !out.status.success(),
+        "a 20-byte generated frame is refused"
+    );
+}
+
+#[test]
+fn help_is_there() {
+    for args in [
+        &["--help"][..],
+        &["capture", "--help"],
+        &["send", "--help"],
+        &["stats", "--help"],
+    ] {
+        let out = igbpoll(args);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_leave_a_complete_file_and_a_summary() {
+    for sig in ["-TERM", "-INT"] {
+        let path = tmp(&format!("sig{sig}.pcap"));
+        let child = Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+            .args(["--sim", "igb", "--sim-rate", "50000", "capture", "-w"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let k = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(k.success());
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "exits cleanly on {sig}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let captured: usize = stderr
+            .lines()
+            .find_map(|l| l.strip_suffix(" packets captured"))
+            .unwrap_or_else(|| panic!("summary printed: {stderr}"))
+            .parse()
+            .unwrap();
+        assert!(captured > 0);
+        assert_eq!(
+            read_frames(&path).len(),
+            captured,
+            "file count == summary count"
+        );
+    }
+}
+
+#[test]
+fn reflector_example_swaps_and_returns_every_frame() {
+    // Cargo builds the package's examples for its tests, next to the test binary.
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/reflector");
+    for model in ["e1000", "igb"] {
+        let out = Command::new(&example)
+            .args([model, "20000"])
+            .output()
+            .expect("run the example");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{model}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("offered 20000, reflected "), "{text}");
+    }
+}

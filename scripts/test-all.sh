@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what the tests need when it is
+# missing (Debian packages; needs root for that), then formatting, lints, and
+# every test of every crate against the real driver code.
+#
+#   scripts/test-all.sh            # everything
+#   IGBPOLL_SKIP_INSTALL=1 ...     # never call apt-get
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+need_pkgs=()
+command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
+command -v tshark >/dev/null || need_pkgs+=(tshark)
+command -v capinfos >/dev/null || need_pkgs+=(wireshark-common)
+if [ ${#need_pkgs[@]} -gt 0 ] && [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
+  step "installing ${need_pkgs[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${need_pkgs[*]}: run this script as root once so it can install them" >&2
+    exit 1
+  fi
+  # Apt's lists are deleted after every install on these machines.
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (release build: the simulator's DMA thread runs at speed)"
+cargo test --workspace --release
+
+step "done"
