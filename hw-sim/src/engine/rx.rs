@@ -37,7 +37,11 @@ impl QueueState {
         if !self.usable || self.tail >= self.ndesc || self.head >= self.ndesc {
             return 0;
         }
-        (self.tail + self.ndesc - self.head) % self.ndesc
+        if self.tail >= self.head {
+            self.tail - self.head
+        } else {
+            self.tail + self.ndesc - self.head
+        }
     }
 }
 
@@ -67,7 +71,7 @@ impl Path<'_> {
         let fcs_len = if self.secrc { 0 } else { 4 };
         let total = len + fcs_len;
         let bs = q.bufsize.max(1);
-        let needed = total.div_ceil(bs);
+        let needed = if total <= bs { 1 } else { total.div_ceil(bs) };
         if (q.free() as usize) < needed {
             return Outcome::NoDescriptor;
         }
@@ -106,7 +110,7 @@ impl Path<'_> {
                 }
             }
             self.write_back(q, desc, chunk as u16, eop);
-            q.head = (q.head + 1) % q.ndesc;
+            q.head = if q.head + 1 == q.ndesc { 0 } else { q.head + 1 };
             off += chunk;
         }
         let s = &mut *self.stats;
@@ -303,7 +307,7 @@ fn arrive(
         }
     }
     let fcs = if path.secrc { 0 } else { 4 };
-    let no_desc = (q.free() as usize) < (len + fcs).div_ceil(q.bufsize.max(1));
+    let no_desc = (q.free() as usize) < (len + fcs).div_ceil(q.bufsize.max(1)).max(1);
     if no_desc {
         if q.drop_en {
             path.stats.rqdpc[0] += 1;
