@@ -19,20 +19,21 @@ use igbpoll_driver::{Backend, Nic, NicConfig, Packet};
 use igbpoll_hw_sim::wire::{Generator, MemorySink, SourceExt};
 use igbpoll_hw_sim::{Sim, SimConfig, SimModel};
 
-/// One poll: receive a batch, swap the addresses, send it back. Packets the TX
-/// ring has no room for are dropped (returned to their pool). Returns the number
-/// of frames sent.
-fn reflect<B: Backend>(nic: &mut Nic<B>, batch: &mut Vec<Packet>) -> usize {
-    nic.rx_batch(0, batch, 64);
-    for p in batch.iter_mut() {
-        if p.len() >= 12 {
-            let (dst, src) = p.split_at_mut(6);
-            dst.swap_with_slice(&mut src[..6]);
+/// One poll: when nothing is waiting, receive a batch and swap its addresses
+/// in place; then send what is waiting. Packets the TX ring had no room for
+/// stay in `pending` for the next call (the NIC pushes back; nothing is lost).
+/// Returns the number of frames sent.
+fn reflect<B: Backend>(nic: &mut Nic<B>, pending: &mut Vec<Packet>) -> usize {
+    if pending.is_empty() {
+        nic.rx_batch(0, pending, 64);
+        for p in pending.iter_mut() {
+            if p.len() >= 12 {
+                let (dst, src) = p.split_at_mut(6);
+                dst.swap_with_slice(&mut src[..6]);
+            }
         }
     }
-    let sent = nic.tx_batch(0, batch);
-    batch.clear();
-    sent
+    nic.tx_batch(0, pending)
 }
 
 fn main() -> ExitCode {
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         let drained = sim.rx_drained();
         let n = reflect(&mut nic, &mut batch);
         reflected += n as u64;
-        if n == 0 && drained && !nic.rx_queue(0).has_completions() {
+        if n == 0 && batch.is_empty() && drained && !nic.rx_queue(0).has_completions() {
             break;
         }
     }

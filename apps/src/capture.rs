@@ -6,12 +6,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use igbpoll_driver::mempool::HEADROOM;
 use igbpoll_driver::{NicConfig, Packet, Stats};
 
 use crate::cli::{CaptureArgs, DeviceArgs, Precision};
 use crate::device::{self, Traffic};
 use crate::error::CliError;
-use crate::pcap_writer::{Frame, PcapWriter, Resolution};
+use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
 use crate::summary::write_summary;
 
 /// Where captured packets go.
@@ -51,7 +52,7 @@ impl Output {
         Ok(Output::Pcap { w, path })
     }
 
-    fn write(&mut self, ts_ns: u64, batch: &[Packet]) -> Result<(), CliError> {
+    fn write(&mut self, ts_ns: u64, batch: &mut [Packet]) -> Result<(), CliError> {
         match self {
             Output::Lines { out, line } => {
                 for p in batch {
@@ -71,11 +72,23 @@ impl Output {
                 })
             }
             Output::Pcap { w, path } => {
-                let frames: Vec<Frame<'_>> = batch.iter().map(|p| Frame::new(ts_ns, p)).collect();
-                w.write_batch(&frames).map_err(|source| CliError::Output {
-                    path: path.clone(),
-                    source,
-                })
+                // Each record header goes into the packet's headroom, right before
+                // the frame, so header and frame leave in one iovec, uncopied.
+                let mut kept = Vec::with_capacity(batch.len());
+                for p in batch.iter_mut() {
+                    let (header, incl) = w.record_header(ts_ns, p.len());
+                    match p.push_front(RECORD_HEADER_LEN) {
+                        Ok(room) => room.copy_from_slice(&header),
+                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
+                    }
+                    kept.push(RECORD_HEADER_LEN + incl);
+                }
+                let records: Vec<&[u8]> = batch.iter().zip(&kept).map(|(p, &n)| &p[..n]).collect();
+                w.write_records(&records)
+                    .map_err(|source| CliError::Output {
+                        path: path.clone(),
+                        source,
+                    })
             }
         }
     }
@@ -127,7 +140,7 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
             continue;
         }
         let ts = device::now_ns();
-        if let Err(e) = out.write(ts, &batch) {
+        if let Err(e) = out.write(ts, &mut batch) {
             break Err(e);
         }
         captured += n as u64;

@@ -114,7 +114,7 @@ pub struct CaptureArgs {
     pub ring: usize,
 
     /// Packets taken from the ring per poll.
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch: u32,
 
     /// Do not put the NIC in promiscuous mode.

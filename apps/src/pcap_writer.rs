@@ -186,6 +186,45 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
+    /// The 16-byte record header for a frame of `len` bytes captured at `ts_ns`,
+    /// and how many of its bytes the record keeps (the snaplen applied).
+    pub fn record_header(&self, ts_ns: u64, len: usize) -> ([u8; RECORD_HEADER_LEN], usize) {
+        let incl = len.min(self.snaplen as usize);
+        let orig = u32::try_from(len).unwrap_or(u32::MAX);
+        let (sec, frac) = split_timestamp(ts_ns, self.resolution);
+        let mut h = [0u8; RECORD_HEADER_LEN];
+        h[0..4].copy_from_slice(&sec.to_ne_bytes());
+        h[4..8].copy_from_slice(&frac.to_ne_bytes());
+        h[8..12].copy_from_slice(&(incl as u32).to_ne_bytes());
+        h[12..16].copy_from_slice(&orig.to_ne_bytes());
+        (h, incl)
+    }
+
+    /// Writes records that are already laid out as header and data in one
+    /// slice each — typically the header from [`PcapWriter::record_header`]
+    /// placed in a packet buffer's headroom, right before the frame — so each
+    /// record is a single iovec: half the segments of [`PcapWriter::write_batch`]
+    /// and still no copy of packet bytes.
+    ///
+    /// # Errors
+    /// As for [`PcapWriter::write_batch`].
+    pub fn write_records(&mut self, records: &[&[u8]]) -> io::Result<()> {
+        self.check_usable()?;
+        for chunk in records.chunks(IOV_MAX) {
+            let mut slices = [IoSlice::new(&[]); IOV_MAX];
+            for (slot, r) in slices.iter_mut().zip(chunk) {
+                *slot = IoSlice::new(r);
+            }
+            if let Err(e) = write_all_vectored(&mut self.out, &mut slices[..chunk.len()]) {
+                self.failed = true;
+                return Err(e);
+            }
+            self.totals.packets += chunk.len() as u64;
+            self.totals.bytes += chunk.iter().map(|r| r.len() as u64).sum::<u64>();
+        }
+        Ok(())
+    }
+
     /// Flushes the output, for a buffered `W`; a `File` has nothing to flush.
     /// `Interrupted` and `WouldBlock` are retried as for records.
     ///

@@ -43,6 +43,11 @@ impl Fifo {
         self.frames.len()
     }
 
+    /// Bytes of packet buffer still free.
+    pub(crate) fn free_bytes(&self) -> usize {
+        self.cap - self.used
+    }
+
     /// Stores a copy of `frame`; false (nothing stored) when it does not fit.
     pub(crate) fn push(&mut self, frame: &[u8]) -> bool {
         let occ = occupancy(frame.len());

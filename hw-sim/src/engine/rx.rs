@@ -235,7 +235,14 @@ impl Engine {
             if let Some(src) = src.as_mut() {
                 let now = dev.now();
                 self.next_due = None;
+                // Flow control (see FrameSource::flow_controlled): hold the sender
+                // while the FIFO could not take a maximum-size frame.
+                let room = crate::fifo::occupancy(snap.max_tagged.min(MAX_RX_FRAME));
+                let flow = src.flow_controlled();
                 while arrivals < BATCH {
+                    if flow && self.fifo.free_bytes() < room {
+                        break;
+                    }
                     match src.poll(now) {
                         SourcePoll::Frame(f) => {
                             arrive(&mut path, &mut self.fifo, &mut q, snap, f);

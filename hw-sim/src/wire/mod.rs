@@ -36,6 +36,16 @@ pub trait FrameSource: Send {
     /// started). Must not allocate in the steady state: it is on the engine's
     /// per-frame path.
     fn poll(&mut self, now: Duration) -> SourcePoll<'_>;
+
+    /// True (the default) for a source that sends "as fast as possible" the way a
+    /// sender honouring 802.3x PAUSE frames does: the NIC takes its next frame
+    /// only while the receive FIFO has room for a maximum-size frame, so nothing
+    /// is lost and the rate is whatever the NIC and the driver sustain. A paced
+    /// source ([`SourceExt::paced`]) answers false: its frames arrive on time
+    /// whether or not there is room, and what does not fit is dropped (MPC).
+    fn flow_controlled(&self) -> bool {
+        true
+    }
 }
 
 /// A consumer of frames the NIC transmits.
@@ -68,6 +78,9 @@ impl FrameSource for Box<dyn FrameSource> {
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
         (**self).poll(now)
     }
+    fn flow_controlled(&self) -> bool {
+        (**self).flow_controlled()
+    }
 }
 
 /// A source paced at a fixed rate (see [`SourceExt::paced`]).
@@ -96,6 +109,10 @@ impl<S> Paced<S> {
 }
 
 impl<S: FrameSource> FrameSource for Paced<S> {
+    fn flow_controlled(&self) -> bool {
+        false
+    }
+
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
         let start = *self.start.get_or_insert(now);
         let due = start + Duration::from_nanos((self.sent as f64 * self.period_ns) as u64);
@@ -120,6 +137,10 @@ pub struct Limit<S> {
 }
 
 impl<S: FrameSource> FrameSource for Limit<S> {
+    fn flow_controlled(&self) -> bool {
+        self.inner.flow_controlled()
+    }
+
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
         if self.left == 0 {
             return SourcePoll::Done;
