@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmarks that print figures (not timed tests: these machines are shared and noisy).
+#
+#   scripts/bench.sh            # everything below
+#
+# 1. RX to application: hw-sim's DMA engine on one core, the driver on the other,
+#    batch sizes 1/8/32/128; and the driver's own cost per packet (ring pre-filled).
+# 2. Instructions per received packet (rx_batch + refill + packet drop), counted
+#    with valgrind's callgrind, since these machines have no hardware counters.
+# 3. `igbpoll capture -w` of 60-byte frames into a file on tmpfs, whole process.
+# 4. The SPSC ring between two threads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== 1. RX benchmark (cargo bench -p igbpoll-tests --bench rx)"
+cargo bench -q -p igbpoll-tests --bench rx 2>/dev/null | grep -E "Mpps|ns/packet|=="
+
+echo
+echo "== 2. instructions per packet (callgrind, driver-only, igb, batch 32)"
+if command -v valgrind >/dev/null; then
+  bench=$(ls -t target/release/deps/rx-* | grep -v '\.d$' | head -1)
+  out=$(mktemp)
+  log=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*drain_once*' \
+        "$bench" driver-only 2>&1)
+  pkts=$(echo "$log" | sed -n 's/.*ns\/packet.*), \([0-9]*\) packets/\1/p')
+  ir=$(echo "$log" | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+  rm -f "$out"
+  echo "$ir instructions for $pkts packets: $((ir / pkts)) instructions per packet"
+else
+  echo "valgrind not installed: skipped"
+fi
+
+echo
+echo "== 3. igbpoll --sim igb --sim-size 60 capture -c 5000000 -w /dev/shm/igbpoll-bench.pcap (3 runs)"
+cargo build -q --release -p igbpoll
+for i in 1 2 3; do
+  for m in igb e1000; do
+    printf '%-6s ' "$m"
+    ./target/release/igbpoll --sim "$m" --sim-size 60 capture -c 5000000 \
+      -w /dev/shm/igbpoll-bench.pcap 2>&1 | grep 'packets/s'
+  done
+done
+rm -f /dev/shm/igbpoll-bench.pcap
+
+echo
+echo "== 4. SPSC ring (cargo run --release -p igbpoll-ring --example ring_bench)"
+cargo run -q --release -p igbpoll-ring --example ring_bench 2>/dev/null
