@@ -435,3 +435,82 @@ fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::HeapBackend;
+
+    #[test]
+    fn unknown_device_is_refused_by_name() {
+        let err =
+            Nic::open(HeapBackend::with_ids(0x8086, 0x10D3), &NicConfig::default()).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::UnsupportedDevice {
+                vendor_id: 0x8086,
+                device_id: 0x10D3,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("82576 (8086:10c9)"), "{err}");
+    }
+
+    #[test]
+    fn absent_device_reads_all_ones() {
+        let err =
+            Nic::open(HeapBackend::with_ids(0xFFFF, 0xFFFF), &NicConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::DeviceNotResponding { .. }), "{err}");
+        let b = HeapBackend::with_ids(0x8086, 0x10C9);
+        b.write32(regs::STATUS, u32::MAX);
+        let err = Nic::open(b, &NicConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::DeviceNotResponding { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_reset_that_never_finishes_times_out_with_an_error() {
+        // Plain register storage: CTRL.RST stays set, as on a hung device.
+        for id in [0x100E, 0x10C9] {
+            let t = std::time::Instant::now();
+            let err =
+                Nic::open(HeapBackend::with_ids(0x8086, id), &NicConfig::default()).unwrap_err();
+            match err {
+                Error::Timeout { register, what, .. } => {
+                    assert_eq!(register, regs::CTRL);
+                    assert!(what.contains("reset"));
+                }
+                other => panic!("expected a reset timeout, got {other}"),
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "the wait has a deadline"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_configs_are_refused_before_touching_the_device() {
+        let b = || HeapBackend::with_ids(0x8086, 0x100E);
+        for cfg in [
+            NicConfig {
+                rx_ring_size: 100,
+                ..NicConfig::default()
+            },
+            NicConfig {
+                tx_ring_size: 4,
+                ..NicConfig::default()
+            },
+            NicConfig {
+                rx_queues: 2,
+                ..NicConfig::default()
+            },
+            NicConfig {
+                rx_pool_size: 10,
+                ..NicConfig::default()
+            },
+        ] {
+            let err = Nic::open(b(), &cfg).unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig { .. }), "{err}");
+        }
+    }
+}

@@ -14,6 +14,17 @@ use crate::error::DmaError;
 #[derive(Default)]
 pub(crate) struct HeapBackend {
     pub regs: Mutex<HashMap<u32, u32>>,
+    /// PCI configuration space words (16-bit, by offset).
+    pub config: Mutex<HashMap<u16, u16>>,
+}
+
+impl HeapBackend {
+    /// A backend whose configuration space reports `vendor:device`.
+    pub fn with_ids(vendor: u16, device: u16) -> Self {
+        let b = HeapBackend::default();
+        b.config.lock().unwrap().extend([(0, vendor), (2, device)]);
+        b
+    }
 }
 
 struct HeapBlock(NonNull<u8>, std::alloc::Layout);
@@ -36,10 +47,12 @@ impl Backend for HeapBackend {
     fn write32(&self, offset: u32, value: u32) {
         self.regs.lock().unwrap().insert(offset, value);
     }
-    fn pci_read16(&self, _offset: u16) -> u16 {
-        0
+    fn pci_read16(&self, offset: u16) -> u16 {
+        *self.config.lock().unwrap().get(&offset).unwrap_or(&0)
     }
-    fn pci_write16(&self, _offset: u16, _value: u16) {}
+    fn pci_write16(&self, offset: u16, value: u16) {
+        self.config.lock().unwrap().insert(offset, value);
+    }
     fn alloc_dma(&self, size: usize) -> Result<DmaMemory, DmaError> {
         let layout = std::alloc::Layout::from_size_align(size.max(1), 4096).map_err(|_| {
             DmaError::Exhausted {
