@@ -1,31 +1,12 @@
 //! 8254x (82540EM, 82545EM) bring-up: one RX and one TX queue, legacy descriptors.
 
-use std::time::Duration;
-
 use crate::backend::Backend;
 use crate::error::Error;
-use crate::hw::wait_for;
-use crate::regs::{self, ctrl, e1000 as q, rctl, tctl};
+use crate::regs::{self, e1000 as q, rctl, tctl};
 
 /// Masks interrupts, stops RX/TX and resets the MAC (CTRL.RST, self-clearing).
 pub(crate) fn reset<B: Backend + ?Sized>(b: &B) -> Result<(), Error> {
-    b.write32(regs::IMC, !0);
-    b.write32(regs::RCTL, 0);
-    b.write32(regs::TCTL, tctl::PSP);
-    b.read32(regs::ICR);
-    let c = b.read32(regs::CTRL);
-    b.write32(regs::CTRL, c | ctrl::RST);
-    // The 8254x needs a few microseconds before registers may be touched again.
-    b.delay_us(1_000);
-    wait_for(
-        b,
-        regs::CTRL,
-        "reset (CTRL.RST to clear)",
-        Duration::from_millis(100),
-        |v| v & ctrl::RST == 0,
-    )?;
-    b.write32(regs::IMC, !0);
-    b.read32(regs::ICR);
+    crate::hw::reset_mac(b, &[])?;
     // QEMU's e1000 model ignores CTRL.RST: put the ring pointers back explicitly.
     for r in [q::RDH, q::RDT, q::TDH, q::TDT] {
         b.write32(r, 0);

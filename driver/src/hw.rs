@@ -37,16 +37,16 @@ pub(crate) fn wait_for<B: Backend + ?Sized>(
     }
 }
 
-/// Reads PHY register `reg` through MDIC.
-pub(crate) fn phy_read<B: Backend + ?Sized>(b: &B, reg: u32) -> Result<u16, Error> {
+/// Runs one MDIC command on the internal PHY and waits for READY (or ERROR).
+fn mdic<B: Backend + ?Sized>(b: &B, reg: u32, op: u32, data: u16) -> Result<u16, Error> {
     b.write32(
         regs::MDIC,
-        (reg << mdic::REG_SHIFT) | (mdic::PHY_ADDR << mdic::PHY_SHIFT) | mdic::OP_READ,
+        u32::from(data) | (reg << mdic::REG_SHIFT) | (mdic::PHY_ADDR << mdic::PHY_SHIFT) | op,
     );
     let v = wait_for(
         b,
         regs::MDIC,
-        "MDIC read ready",
+        "MDIC ready",
         Duration::from_millis(10),
         |v| v & (mdic::READY | mdic::ERROR) != 0,
     )?;
@@ -59,28 +59,42 @@ pub(crate) fn phy_read<B: Backend + ?Sized>(b: &B, reg: u32) -> Result<u16, Erro
     Ok((v & mdic::DATA_MASK) as u16)
 }
 
+/// Reads PHY register `reg` through MDIC.
+pub(crate) fn phy_read<B: Backend + ?Sized>(b: &B, reg: u32) -> Result<u16, Error> {
+    mdic(b, reg, mdic::OP_READ, 0)
+}
+
 /// Writes PHY register `reg` through MDIC.
 pub(crate) fn phy_write<B: Backend + ?Sized>(b: &B, reg: u32, value: u16) -> Result<(), Error> {
-    b.write32(
-        regs::MDIC,
-        u32::from(value)
-            | (reg << mdic::REG_SHIFT)
-            | (mdic::PHY_ADDR << mdic::PHY_SHIFT)
-            | mdic::OP_WRITE,
-    );
-    let v = wait_for(
+    mdic(b, reg, mdic::OP_WRITE, value).map(|_| ())
+}
+
+/// Stops the receiver and transmitter, masks interrupts (`mask_extra` names
+/// family-specific mask-clear registers such as the 82576's EIMC) and resets
+/// the MAC with CTRL.RST, waiting for the bit to clear itself.
+pub(crate) fn reset_mac<B: Backend + ?Sized>(b: &B, mask_extra: &[u32]) -> Result<(), Error> {
+    let mask_all = || {
+        b.write32(regs::IMC, !0);
+        for &r in mask_extra {
+            b.write32(r, !0);
+        }
+        b.read32(regs::ICR);
+    };
+    mask_all();
+    b.write32(regs::RCTL, 0);
+    b.write32(regs::TCTL, regs::tctl::PSP);
+    let c = b.read32(regs::CTRL);
+    b.write32(regs::CTRL, c | regs::ctrl::RST);
+    // Both families need a moment before registers may be touched again.
+    b.delay_us(1_000);
+    wait_for(
         b,
-        regs::MDIC,
-        "MDIC write ready",
-        Duration::from_millis(10),
-        |v| v & (mdic::READY | mdic::ERROR) != 0,
+        regs::CTRL,
+        "reset (CTRL.RST to clear)",
+        Duration::from_millis(100),
+        |v| v & regs::ctrl::RST == 0,
     )?;
-    if v & mdic::ERROR != 0 {
-        return Err(Error::PhyAccess {
-            device: b.name(),
-            phy_register: reg,
-        });
-    }
+    mask_all();
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::hw::wait_for;
-use crate::regs::{self, ctrl, igb as q, rctl, tctl};
+use crate::regs::{self, igb as q, rctl, tctl};
 
 /// EECD: the NIC finished loading its configuration from the EEPROM.
 const EECD_AUTO_RD: u32 = 1 << 9;
@@ -18,21 +18,7 @@ const TXDCTL_THRESH: u32 = 8 | (1 << 8) | (1 << q::XDCTL_WTHRESH_SHIFT);
 
 /// Masks every interrupt, stops RX/TX and resets the MAC.
 pub(crate) fn reset<B: Backend + ?Sized>(b: &B) -> Result<(), Error> {
-    b.write32(regs::IMC, !0);
-    b.write32(q::EIMC, !0);
-    b.write32(regs::RCTL, 0);
-    b.write32(regs::TCTL, tctl::PSP);
-    b.read32(regs::ICR);
-    let c = b.read32(regs::CTRL);
-    b.write32(regs::CTRL, c | ctrl::RST);
-    b.delay_us(1_000);
-    wait_for(
-        b,
-        regs::CTRL,
-        "reset (CTRL.RST to clear)",
-        Duration::from_millis(100),
-        |v| v & ctrl::RST == 0,
-    )?;
+    crate::hw::reset_mac(b, &[q::EIMC])?;
     if let Err(e) = wait_for(
         b,
         regs::EECD,
@@ -43,9 +29,6 @@ pub(crate) fn reset<B: Backend + ?Sized>(b: &B) -> Result<(), Error> {
         // Linux's igb goes on too: the MAC is read through EERD if RA0 is empty.
         log::warn!("{e}");
     }
-    b.write32(regs::IMC, !0);
-    b.write32(q::EIMC, !0);
-    b.read32(regs::ICR);
     b.read32(q::EICR);
     Ok(())
 }

@@ -71,3 +71,22 @@ pub fn receive(nic: &mut Nic<SimBackend>, n: usize, timeout: Duration) -> Vec<Ve
 pub fn settle(sim: &Sim) {
     sim.run_until_idle(1_000_000);
 }
+
+/// Polls queue 0 (engine on its own thread) until the wire is drained and the
+/// ring holds nothing more, or `timeout`; returns how many packets arrived.
+pub fn receive_until_drained(sim: &Sim, nic: &mut Nic<SimBackend>, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    let mut delivered = 0u64;
+    let mut batch: Vec<Packet> = Vec::with_capacity(64);
+    while Instant::now() < deadline {
+        // Observed before polling: drained, then an empty ring, means done.
+        let drained = sim.rx_drained();
+        let n = nic.rx_batch(0, &mut batch, 64);
+        delivered += n as u64;
+        batch.clear();
+        if n == 0 && drained && !nic.rx_queue(0).has_completions() {
+            break;
+        }
+    }
+    delivered
+}

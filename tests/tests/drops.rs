@@ -81,18 +81,7 @@ fn threaded_burst_with_stall_is_accounted_exactly() {
                 std::thread::sleep(Duration::from_millis(20)); // the poller is away
             }
         }
-        let mut delivered = 0u64;
-        let mut batch: Vec<Packet> = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            let drained = sim.rx_drained();
-            let n = nic.rx_batch(0, &mut batch, 64);
-            delivered += n as u64;
-            batch.clear();
-            if n == 0 && drained && !nic.rx_queue(0).has_completions() {
-                break;
-            }
-        }
+        let delivered = receive_until_drained(&sim, &mut nic, Duration::from_secs(30));
         let s = nic.stats();
         assert_eq!(
             delivered + s.hw.rx_missed_errors,
@@ -261,22 +250,14 @@ fn flow_controlled_source_is_lossless_and_paced_source_overflows() {
             sim.start();
             let mut nic = open(&sim, &small_rings(64));
             std::thread::sleep(Duration::from_millis(100)); // the poller stalls
-            let mut delivered = 0u64;
-            let mut batch: Vec<Packet> = Vec::new();
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while std::time::Instant::now() < deadline {
-                let drained = sim.rx_drained();
-                let k = nic.rx_batch(0, &mut batch, 64);
-                delivered += k as u64;
-                batch.clear();
-                if k == 0 && drained && !nic.rx_queue(0).has_completions() {
-                    break;
-                }
-            }
+            let delivered = receive_until_drained(&sim, &mut nic, Duration::from_secs(30));
             let mpc = nic.stats().hw.rx_missed_errors;
             assert_eq!(delivered + mpc, n, "{model:?} paced={paced}");
             if paced {
-                assert!(mpc > 0, "{model:?}: 2 Mpps of 1000-byte frames into a stalled poller overflows");
+                assert!(
+                    mpc > 0,
+                    "{model:?}: 2 Mpps of 1000-byte frames into a stalled poller overflows"
+                );
             } else {
                 assert_eq!(mpc, 0, "{model:?}: flow control loses nothing");
             }
