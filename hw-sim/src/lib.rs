@@ -277,7 +277,7 @@ impl Sim {
         let source_done = w.source_done.load(Ordering::Acquire) || lock(&w.source).is_none();
         source_done
             && w.inject_len.load(Ordering::Acquire) == 0
-            && w.counters.in_fifo.load(Ordering::Relaxed) == 0
+            && w.counters.in_fifo.load(Ordering::Acquire) == 0
     }
 
     /// The DMA faults recorded so far (up to the log limit).

@@ -213,6 +213,10 @@ pub(crate) struct Engine {
     tx_overlong: Vec<bool>,
     /// When the source next has a frame, if it said so.
     next_due: Option<Duration>,
+    /// Injected frames taken off the wire this round (published in `flush`).
+    injected_taken: usize,
+    /// The source said Done this round (published in `flush`).
+    source_finished: bool,
 }
 
 impl Engine {
@@ -239,6 +243,8 @@ impl Engine {
                 .collect(),
             tx_overlong: vec![false; q],
             next_due: None,
+            injected_taken: 0,
+            source_finished: false,
             dev,
         }
     }
@@ -287,8 +293,20 @@ impl Engine {
         dev.wire
             .counters
             .in_fifo
-            .store(self.fifo.len() as u64, Ordering::Relaxed);
+            .store(self.fifo.len() as u64, Ordering::Release);
         self.wire = WireCounters::default();
+        // Only now, with every frame of this round delivered (DD written) or
+        // counted in in_fifo, may the wire look empty to Sim::rx_drained.
+        if self.injected_taken > 0 {
+            dev.wire
+                .inject_len
+                .fetch_sub(self.injected_taken, Ordering::AcqRel);
+            self.injected_taken = 0;
+        }
+        if self.source_finished {
+            dev.wire.source_done.store(true, Ordering::Release);
+            self.source_finished = false;
+        }
     }
 
     /// How long the engine may sleep when idle.

@@ -225,7 +225,8 @@ impl Engine {
             let mut inj = dev.wire.inject.lock().unwrap_or_else(|e| e.into_inner());
             while arrivals < BATCH {
                 let Some(f) = inj.pop_front() else { break };
-                dev.wire.inject_len.fetch_sub(1, Ordering::AcqRel);
+                // Published in flush(), after in_fifo: see Sim::rx_drained.
+                self.injected_taken += 1;
                 arrive(&mut path, &mut self.fifo, &mut q, snap, &f);
                 arrivals += 1;
             }
@@ -253,7 +254,8 @@ impl Engine {
                             break;
                         }
                         SourcePoll::Done => {
-                            dev.wire.source_done.store(true, Ordering::Release);
+                            // Published in flush(), after in_fifo: see Sim::rx_drained.
+                            self.source_finished = true;
                             break;
                         }
                     }
