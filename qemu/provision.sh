@@ -115,7 +115,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   did+=("installed ${missing[*]}")
 fi
 [ -x /bin/busybox ] || die "/bin/busybox missing after installing busybox-static"
-/bin/busybox 2>&1 | head -1 | grep -q BusyBox || die "/bin/busybox does not run"
+bb_banner=$(/bin/busybox 2>&1 || true)
+[[ "$bb_banner" == BusyBox* ]] || die "/bin/busybox does not run"
 if ldd /bin/busybox >/dev/null 2>&1; then die "/bin/busybox is dynamically linked; the guest needs busybox-static"; fi
 
 # --- guest kernel -----------------------------------------------------------------------
