@@ -32,6 +32,7 @@ pub use ident::{Family, Model};
 pub mod hw;
 pub mod mempool;
 pub mod nic;
+pub mod pci;
 pub mod queue;
 pub mod stats;
 
