@@ -122,6 +122,14 @@ pub enum Error {
         /// What is allowed.
         allowed: String,
     },
+    /// The device could not be opened through VFIO.
+    Vfio(crate::vfio::VfioError),
+}
+
+impl From<crate::vfio::VfioError> for Error {
+    fn from(e: crate::vfio::VfioError) -> Self {
+        Error::Vfio(e)
+    }
 }
 
 impl fmt::Display for Error {
@@ -177,6 +185,7 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "invalid {setting} {value}: {allowed}")
             }
+            Error::Vfio(e) => write!(f, "{e}"),
         }
     }
 }
@@ -185,6 +194,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Dma { source, .. } => Some(source),
+            Error::Vfio(e) => Some(e),
             _ => None,
         }
     }

@@ -35,6 +35,7 @@ pub mod nic;
 pub mod pci;
 pub mod queue;
 pub mod stats;
+pub mod vfio;
 
 mod e1000;
 mod igb;
