@@ -4,29 +4,34 @@
 //! virtual IOMMU (the NIC already bound to vfio-pci).
 //!
 //! ```text
-//! vfio_probe 0000:00:03.0            # type-1 IOMMU
-//! vfio_probe 0000:00:03.0 --noiommu  # VFIO unsafe no-IOMMU mode
+//! vfio_probe 0000:00:03.0                     # type-1 IOMMU
+//! vfio_probe 0000:00:02.0 0000:00:03.0 --open # both NICs in one container, then
+//!                                             # Nic::open (reset, link, rings) on each
+//! vfio_probe 0000:00:03.0 --noiommu           # VFIO unsafe no-IOMMU mode
 //! ```
 //!
 //! Exit status 0 when everything worked; the last line is `vfio_probe: OK`.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use igbpoll_driver::backend::pci;
 use igbpoll_driver::pci::{PciAddress, Sysfs};
 use igbpoll_driver::regs;
 use igbpoll_driver::vfio::{VfioBackend, VfioContainer};
-use igbpoll_driver::Backend;
+use igbpoll_driver::{Backend, Nic, NicConfig};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(bdf) = args.iter().find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: vfio_probe BDF [--noiommu]");
+    let bdfs: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    if bdfs.is_empty() {
+        eprintln!("usage: vfio_probe BDF... [--noiommu] [--open]");
         return ExitCode::from(2);
-    };
+    }
     let noiommu = args.iter().any(|a| a == "--noiommu");
-    match probe(bdf, noiommu) {
+    let open = args.iter().any(|a| a == "--open");
+    match run(&bdfs, noiommu, open) {
         Ok(()) => {
             println!("vfio_probe: OK");
             ExitCode::SUCCESS
@@ -38,7 +43,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn probe(bdf: &str, noiommu: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn run(bdfs: &[&String], noiommu: bool, open: bool) -> Result<(), Box<dyn std::error::Error>> {
+    // One container for every NIC: their DMA memory shares one address space.
+    let container = if noiommu {
+        VfioContainer::open_unsafe_noiommu()?
+    } else {
+        VfioContainer::open()?
+    };
+    let mut nics = Vec::new();
+    for bdf in bdfs {
+        nics.push(probe(&container, bdf)?);
+    }
+    if open {
+        for backend in nics {
+            let nic = Nic::open(backend, &NicConfig::default())?;
+            let m = nic.mac();
+            println!(
+                "nic: {} {} mac={:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} link {}",
+                nic.name(),
+                nic.model().name,
+                m[0],
+                m[1],
+                m[2],
+                m[3],
+                m[4],
+                m[5],
+                nic.link()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn probe(
+    container: &Arc<VfioContainer>,
+    bdf: &str,
+) -> Result<VfioBackend, Box<dyn std::error::Error>> {
     let addr: PciAddress = bdf.parse()?;
     let dev = Sysfs::default().device(addr)?;
     println!(
@@ -53,12 +93,7 @@ fn probe(bdf: &str, noiommu: bool) -> Result<(), Box<dyn std::error::Error>> {
         println!("sysfs: group peer {m}");
     }
 
-    let container = if noiommu {
-        VfioContainer::open_unsafe_noiommu()?
-    } else {
-        VfioContainer::open()?
-    };
-    let nic = VfioBackend::open(&container, addr)?;
+    let nic = VfioBackend::open(container, addr)?;
     println!(
         "vfio: group {} opened, BAR0 mapped",
         nic.device().group().number()
@@ -119,5 +154,5 @@ fn probe(bdf: &str, noiommu: bool) -> Result<(), Box<dyn std::error::Error>> {
     }
     drop(mem);
     println!("dma: unmapped");
-    Ok(())
+    Ok(nic)
 }
