@@ -8,6 +8,8 @@
 //! vfio_probe 0000:00:02.0 0000:00:03.0 --open # both NICs in one container, then
 //!                                             # Nic::open (reset, link, rings) on each
 //! vfio_probe 0000:00:03.0 --noiommu           # VFIO unsafe no-IOMMU mode
+//! vfio_probe 0000:00:03.0 --bind --unbind     # take the NIC from its kernel driver
+//!                                             # first, give it back at the end
 //! ```
 //!
 //! Exit status 0 when everything worked; the last line is `vfio_probe: OK`.
@@ -26,12 +28,49 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bdfs: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if bdfs.is_empty() {
-        eprintln!("usage: vfio_probe BDF... [--noiommu] [--open]");
+        eprintln!("usage: vfio_probe BDF... [--noiommu] [--open] [--bind] [--unbind]");
         return ExitCode::from(2);
     }
     let noiommu = args.iter().any(|a| a == "--noiommu");
     let open = args.iter().any(|a| a == "--open");
-    match run(&bdfs, noiommu, open) {
+    let bind = args.iter().any(|a| a == "--bind");
+    let unbind = args.iter().any(|a| a == "--unbind");
+    if bind {
+        for bdf in &bdfs {
+            let r = bdf
+                .parse::<PciAddress>()
+                .map_err(|e| e.to_string())
+                .and_then(|a| {
+                    Sysfs::default()
+                        .bind_vfio(a, false)
+                        .map_err(|e| e.to_string())
+                });
+            match r {
+                Ok(r) => println!(
+                    "bind: {} now on vfio-pci (was {}), group {}",
+                    r.addr,
+                    r.previous_driver.as_deref().unwrap_or("no driver"),
+                    r.iommu_group
+                ),
+                Err(e) => {
+                    eprintln!("vfio_probe: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    let result = run(&bdfs, noiommu, open);
+    if unbind {
+        for bdf in &bdfs {
+            if let Ok(a) = bdf.parse::<PciAddress>() {
+                match Sysfs::default().unbind_vfio(a) {
+                    Ok(d) => println!("unbind: {a} now on {}", d.as_deref().unwrap_or("no driver")),
+                    Err(e) => eprintln!("vfio_probe: unbind {a}: {e}"),
+                }
+            }
+        }
+    }
+    match result {
         Ok(()) => {
             println!("vfio_probe: OK");
             ExitCode::SUCCESS
