@@ -93,7 +93,10 @@ impl VfioBackend {
 }
 
 /// The sysfs checks before opening: exists, bound to vfio-pci, has a group.
-fn check_sysfs(sysfs: &Sysfs, addr: PciAddress) -> Result<u32, VfioError> {
+/// Checks in sysfs that the device at `addr` exists, is bound to vfio-pci and
+/// has an IOMMU group; returns the group. Cheap, and needs no VFIO module, so
+/// callers can report a missing or unbound device before opening VFIO.
+pub fn check_sysfs(sysfs: &Sysfs, addr: PciAddress) -> Result<u32, VfioError> {
     if !sysfs.device_dir(addr).exists() {
         return Err(VfioError::NoSuchDevice { addr });
     }

@@ -29,7 +29,7 @@ mod error;
 mod group;
 mod ioctl;
 
-pub use backend::VfioBackend;
+pub use backend::{check_sysfs, VfioBackend};
 pub use container::{IommuMode, VfioContainer};
 pub use device::{VfioDevice, MIN_BAR0_SIZE};
 pub use dma::{pagemap_phys, round_to_hugepages, PagemapError, HUGEPAGE_SIZE};
