@@ -15,6 +15,8 @@ need_pkgs=()
 command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
 command -v tshark >/dev/null || need_pkgs+=(tshark)
 command -v capinfos >/dev/null || need_pkgs+=(wireshark-common)
+# libpcap's headers and libpcap.so, for the filter compiler (the `pcap` crate links it).
+dpkg -s libpcap-dev >/dev/null 2>&1 || need_pkgs+=(libpcap-dev)
 if [ ${#need_pkgs[@]} -gt 0 ] && [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
   step "installing ${need_pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then

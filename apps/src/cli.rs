@@ -83,14 +83,27 @@ pub enum Command {
 
 /// `capture` options.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    igbpoll --sim igb capture -c 10 'udp port 53 and host 10.0.0.1'\n  \
+    igbpoll --sim igb capture -w out.pcapng --duration 5 tcp port 80\n  \
+    igbpoll --sim igb capture -w - -U | wireshark -k -i -")]
 pub struct CaptureArgs {
-    /// Stop after COUNT packets.
+    /// Stop after COUNT packets (counted after the filter).
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     pub count: Option<u64>,
 
-    /// Write packets to FILE as pcap (`-` for stdout) instead of printing them.
+    /// Stop after SECONDS.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+
+    /// Write packets to FILE (`-` for stdout) instead of printing them.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<String>,
+
+    /// File format of -w: by default pcap for a name ending in `.pcap`,
+    /// pcapng for anything else (stdout included).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<FileFormat>,
 
     /// Keep at most SNAPLEN bytes of each packet (0 = 262144, as tcpdump).
     #[arg(
@@ -101,13 +114,23 @@ pub struct CaptureArgs {
     )]
     pub snaplen: u32,
 
-    /// Timestamp precision of the pcap file.
+    /// Timestamp precision of the file (pcap magic number, pcapng if_tsresol).
     #[arg(
         long = "time-stamp-precision",
         value_name = "PRECISION",
         default_value = "micro"
     )]
     pub precision: Precision,
+
+    /// Packet-buffered output: flush after every polled batch (never per
+    /// packet) and at least every 100 ms. File output is always written by one
+    /// gathered write per batch; this makes printed lines follow too.
+    #[arg(short = 'U', long = "packet-buffered")]
+    pub packet_buffered: bool,
+
+    /// Read the filter expression from FILE (`#` starts a comment), as tcpdump -F.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub filter_file: Option<PathBuf>,
 
     /// Receive descriptors in the ring (power of two, 8..=4096).
     #[arg(long, value_name = "N", default_value_t = 1024)]
@@ -120,6 +143,27 @@ pub struct CaptureArgs {
     /// Do not put the NIC in promiscuous mode.
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     pub no_promisc: bool,
+
+    /// A tcpdump filter expression (libpcap syntax), in one argument or as
+    /// several words; packets it rejects are counted and never written.
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    pub expression: Vec<String>,
+}
+
+/// Capture file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// Classic libpcap format.
+    Pcap,
+    /// pcapng, with the interface's description and closing statistics.
+    Pcapng,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds")),
+    }
 }
 
 /// Timestamp precision.

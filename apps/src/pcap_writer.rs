@@ -47,7 +47,7 @@ pub const DEFAULT_SNAPLEN: u32 = 262_144;
 const RECORDS_PER_CALL: usize = IOV_MAX / 2;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// First sleep after [`io::ErrorKind::WouldBlock`]; doubled while no progress is made.
-const WOULD_BLOCK_SLEEP_MIN: Duration = Duration::from_micros(20);
+pub(crate) const WOULD_BLOCK_SLEEP_MIN: Duration = Duration::from_micros(20);
 /// Longest sleep after [`io::ErrorKind::WouldBlock`].
 const WOULD_BLOCK_SLEEP_MAX: Duration = Duration::from_millis(1);
 
@@ -328,7 +328,7 @@ fn split_timestamp(ts_ns: u64, resolution: Resolution) -> (u32, u32) {
 }
 
 /// Sleeps for `backoff`, then doubles it up to [`WOULD_BLOCK_SLEEP_MAX`].
-fn sleep_backoff(backoff: &mut Duration) {
+pub(crate) fn sleep_backoff(backoff: &mut Duration) {
     std::thread::sleep(*backoff);
     *backoff = (*backoff * 2).min(WOULD_BLOCK_SLEEP_MAX);
 }
@@ -341,7 +341,7 @@ fn sleep_backoff(backoff: &mut Duration) {
 /// (20 µs, doubling up to 1 ms until the next progress) and retries; `Ok(0)`
 /// is a [`io::ErrorKind::WriteZero`] error, and a count larger than what was
 /// offered an [`io::ErrorKind::InvalidData`] error.
-fn write_all_vectored<W: Write + ?Sized>(
+pub(crate) fn write_all_vectored<W: Write + ?Sized>(
     out: &mut W,
     mut bufs: &mut [IoSlice<'_>],
 ) -> io::Result<()> {

@@ -131,10 +131,14 @@ fn replay_capture_round_trip_read_by_tcpdump_and_tshark() {
 }
 
 #[test]
-fn capture_to_stdout_is_a_pcap_stream() {
+fn capture_to_stdout_is_a_pcapng_stream() {
     let out = igbpoll(&["--sim", "igb", "capture", "-c", "100", "-w", "-"]);
     assert!(out.status.success());
-    let path = tmp("stdout.pcap");
+    assert!(
+        out.stdout.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]),
+        "pcapng by default"
+    );
+    let path = tmp("stdout.pcapng");
     std::fs::write(&path, &out.stdout).unwrap();
     assert_eq!(read_frames(&path).len(), 100);
 }

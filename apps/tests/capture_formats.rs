@@ -1,0 +1,480 @@
+//! `igbpoll capture`: pcap and pcapng output, the closing statistics block,
+//! filters checked against tcpdump on the same packets, and the usual flags.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption as Idb;
+use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption as Isb;
+use pcap_file::pcapng::{Block, PcapNgReader};
+
+fn igbpoll<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run igbpoll")
+}
+
+fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("igbpoll-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok()
+}
+
+/// The number on the summary line that ends with `suffix`.
+fn summary_count(stderr: &str, suffix: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.split_once(suffix).map(|(n, _)| n))
+        .unwrap_or_else(|| panic!("no `{suffix}` in {stderr}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// What a pcapng file holds.
+#[derive(Default)]
+struct Pcapng {
+    frames: Vec<Vec<u8>>,
+    idb: Vec<Idb<'static>>,
+    isb: Vec<Isb<'static>>,
+    ends_with_isb: bool,
+}
+
+fn read_pcapng(path: &Path) -> Pcapng {
+    let data = std::fs::read(path).expect("read capture");
+    assert!(data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]), "not pcapng");
+    let mut r = PcapNgReader::new(&data[..]).expect("pcapng");
+    let mut f = Pcapng::default();
+    while let Some(b) = r.next_block() {
+        f.ends_with_isb = false;
+        match b.expect("block") {
+            Block::EnhancedPacket(p) => f.frames.push(p.data.to_vec()),
+            Block::InterfaceDescription(i) => f.idb = i.into_owned().options,
+            Block::InterfaceStatistics(s) => {
+                f.isb = s.into_owned().options;
+                f.ends_with_isb = true;
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).expect("read capture");
+    let mut r = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
+    let mut out = Vec::new();
+    while let Some(p) = r.next_raw_packet() {
+        out.push(p.expect("record").data.to_vec());
+    }
+    out
+}
+
+/// tshark's stderr without its note about running as root.
+fn warnings(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.starts_with("Running as user"))
+        .collect()
+}
+
+fn isb_value(isb: &[Isb<'_>], pick: fn(&Isb<'_>) -> Option<u64>) -> u64 {
+    isb.iter().find_map(pick).expect("option present")
+}
+
+/// 3,000 frames of the generator's mix (ARP, ICMP, UDP, TCP, 1 in 7 VLAN-tagged).
+fn mixed_pcap() -> PathBuf {
+    let path = tmp("mixed.pcap");
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-rate",
+        "200000",
+        "capture",
+        "-c",
+        "3000",
+        "-w",
+        path.to_str().unwrap(),
+    ]);
+    ok(&out);
+    assert_eq!(read_pcap(&path).len(), 3000);
+    path
+}
+
+#[test]
+fn filters_give_tcpdumps_packets() {
+    if !have("tcpdump") {
+        eprintln!("tcpdump not installed: skipped (scripts/test-all.sh installs it)");
+        return;
+    }
+    let input = mixed_pcap();
+    let filters = [
+        "udp",
+        "tcp port 80",
+        "tcp portrange 1-100",
+        "arp",
+        "vlan",
+        "vlan and udp",
+        "icmp and host 10.0.0.1",
+        "not ip",
+        "ether broadcast",
+        "greater 1000",
+        "src net 10.0.128.0/17 and (tcp or icmp)",
+    ];
+    for (i, filter) in filters.iter().enumerate() {
+        let expected = tmp(&format!("tcpdump-{i}.pcap"));
+        let t = Command::new("tcpdump")
+            .args(["-r"])
+            .arg(&input)
+            .arg("-w")
+            .arg(&expected)
+            .arg(filter)
+            .output()
+            .expect("tcpdump");
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+        let expected = read_pcap(&expected);
+        let output = tmp(&format!("filtered-{i}.pcapng"));
+        // Half the filters as one argument, half as separate words.
+        let mut args: Vec<String> = [
+            "--sim",
+            "igb",
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "-w",
+            output.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        if i % 2 == 0 {
+            args.push(filter.to_string());
+        } else {
+            args.extend(filter.split(' ').map(String::from));
+        }
+        let stderr = ok(&igbpoll(&args));
+        let got = read_pcapng(&output);
+        assert_eq!(
+            got.frames, expected,
+            "`{filter}`: igbpoll keeps exactly tcpdump's frames, in order"
+        );
+        let n = expected.len() as u64;
+        assert_eq!(summary_count(&stderr, " packets captured"), n);
+        assert_eq!(summary_count(&stderr, " packets filtered out"), 3000 - n);
+        assert!(got.ends_with_isb);
+        assert_eq!(
+            isb_value(&got.isb, |o| match o {
+                Isb::IsbFilterAccept(v) => Some(*v),
+                _ => None,
+            }),
+            n
+        );
+        assert!(got.idb.contains(&Idb::IfFilter(
+            [&[0u8][..], filter.as_bytes()].concat().into()
+        )));
+    }
+    // -F FILE, with a comment, as tcpdump reads it.
+    let file = tmp("filter.txt");
+    std::fs::write(&file, "# only web\ntcp port 80 # http\n  or arp\n").unwrap();
+    let output = tmp("from-file.pcap");
+    ok(&igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-replay",
+        input.to_str().unwrap(),
+        "capture",
+        "-F",
+        file.to_str().unwrap(),
+        "-w",
+        output.to_str().unwrap(),
+    ]));
+    let expected = tmp("from-file-tcpdump.pcap");
+    let t = Command::new("tcpdump")
+        .arg("-r")
+        .arg(&input)
+        .arg("-w")
+        .arg(&expected)
+        .arg("-F")
+        .arg(&file)
+        .output()
+        .expect("tcpdump");
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    assert_eq!(read_pcap(&output), read_pcap(&expected));
+}
+
+#[test]
+fn bad_filters_get_libpcaps_message_and_fail() {
+    for (args, message) in [
+        (&["udp", "port"][..], "syntax error"),
+        (&["port 99999"], "illegal port number 99999"),
+        (&["hst 10.0.0.1"], "syntax error"),
+    ] {
+        let out = igbpoll(&[&["--sim", "igb", "capture", "-c", "1"][..], args].concat());
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("capturing on"),
+            "fails before the NIC opens"
+        );
+    }
+    let file = tmp("f.txt");
+    std::fs::write(&file, "udp").unwrap();
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "capture",
+        "-F",
+        file.to_str().unwrap(),
+        "tcp",
+    ]);
+    assert!(!out.status.success());
+    let out = igbpoll(&["--sim", "igb", "capture", "-F", "/nonexistent/filter"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/filter"));
+}
+
+#[test]
+fn format_follows_the_name_unless_given() {
+    let cases: [(&str, &[&str], bool); 5] = [
+        ("a.pcap", &[], false),
+        ("a.pcapng", &[], true),
+        ("a.cap", &[], true),
+        ("b.pcapng", &["--format", "pcap"], false),
+        ("b.pcap", &["--format", "pcapng"], true),
+    ];
+    for (name, extra, pcapng) in cases {
+        let path = tmp(name);
+        let mut args = vec!["--sim", "e1000", "capture", "-c", "50", "-w"];
+        args.push(path.to_str().unwrap());
+        args.extend_from_slice(extra);
+        ok(&igbpoll(&args));
+        let n = if pcapng {
+            read_pcapng(&path).frames.len()
+        } else {
+            read_pcap(&path).len()
+        };
+        assert_eq!(n, 50, "{name} {extra:?}");
+    }
+    // stdout gets pcapng.
+    let out = igbpoll(&["--sim", "igb", "capture", "-c", "100", "-w", "-"]);
+    ok(&out);
+    let path = tmp("stdout.out");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let f = read_pcapng(&path);
+    assert_eq!(f.frames.len(), 100);
+    assert!(f.ends_with_isb);
+    // --format without -w is a mistake.
+    assert!(!igbpoll(&["--sim", "igb", "capture", "--format", "pcap"])
+        .status
+        .success());
+}
+
+#[test]
+fn pcapng_describes_the_interface_and_ends_with_the_summarys_counts() {
+    for (precision, tsresol) in [("micro", 6u8), ("nano", 9)] {
+        let path = tmp(&format!("desc-{precision}.pcapng"));
+        let stderr = ok(&igbpoll(&[
+            "--sim",
+            "igb",
+            "capture",
+            "-c",
+            "2000",
+            "-s",
+            "100",
+            "--time-stamp-precision",
+            precision,
+            "-w",
+            path.to_str().unwrap(),
+        ]));
+        let f = read_pcapng(&path);
+        assert_eq!(f.frames.len(), 2000);
+        assert!(f.frames.iter().all(|d| d.len() <= 100));
+        assert!(f.idb.contains(&Idb::IfTsResol(tsresol)));
+        assert!(f.idb.contains(&Idb::IfName("sim:igb".into())));
+        assert!(f.idb.contains(&Idb::IfSpeed(1_000_000_000)));
+        assert!(f
+            .idb
+            .iter()
+            .any(|o| matches!(o, Idb::IfMacAddr(m) if m.len() == 6)));
+        assert!(f
+            .idb
+            .iter()
+            .any(|o| matches!(o, Idb::IfDescription(d) if d.contains("82576") && d.contains("1000 Mbit/s"))));
+        assert!(f.ends_with_isb, "the statistics block ends the file");
+        let get = |pick: fn(&Isb<'_>) -> Option<u64>| isb_value(&f.isb, pick);
+        assert_eq!(
+            get(|o| match o {
+                Isb::IsbUsrDeliv(v) => Some(*v),
+                _ => None,
+            }),
+            summary_count(&stderr, " packets captured")
+        );
+        assert_eq!(
+            get(|o| match o {
+                Isb::IsbIfRecv(v) => Some(*v),
+                _ => None,
+            }),
+            summary_count(&stderr, " packets received by the NIC")
+        );
+        assert_eq!(
+            get(|o| match o {
+                Isb::IsbIfDrop(v) => Some(*v),
+                _ => None,
+            }),
+            summary_count(&stderr, " packets dropped by the NIC")
+        );
+        assert_eq!(
+            get(|o| match o {
+                Isb::IsbOsDrop(v) => Some(*v),
+                _ => None,
+            }),
+            summary_count(&stderr, " packets dropped by the driver")
+        );
+        if have("capinfos") {
+            let c = Command::new("capinfos").arg(&path).output().unwrap();
+            let text = String::from_utf8_lossy(&c.stdout);
+            assert!(c.status.success(), "{text}");
+            assert!(text.contains("pcapng"), "{text}");
+            assert!(
+                text.contains("Number of packets:   2,000")
+                    || text.contains("Number of packets:   2000"),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("Time resolution = 0x0{tsresol}")),
+                "{text}"
+            );
+        }
+        if have("tshark") {
+            let t = Command::new("tshark")
+                .arg("-r")
+                .arg(&path)
+                .args(["-T", "fields", "-e", "frame.cap_len"])
+                .output()
+                .unwrap();
+            assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+            assert_eq!(warnings(&t.stderr), "", "no warning");
+            assert_eq!(String::from_utf8_lossy(&t.stdout).lines().count(), 2000);
+        }
+        if have("tcpdump") {
+            let t = Command::new("tcpdump")
+                .args(["-n", "-r"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+            assert_eq!(String::from_utf8_lossy(&t.stdout).lines().count(), 2000);
+        }
+    }
+}
+
+#[test]
+fn sigterm_leaves_a_pcapng_file_ending_with_its_statistics() {
+    let path = tmp("sigterm.pcapng");
+    let child = Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+        .args(["--sim", "igb", "--sim-rate", "50000", "capture", "-w"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = ok(&out);
+    let f = read_pcapng(&path);
+    assert!(f.ends_with_isb);
+    let captured = summary_count(&stderr, " packets captured");
+    assert!(captured > 0);
+    assert_eq!(f.frames.len() as u64, captured);
+    if have("tshark") {
+        let t = Command::new("tshark")
+            .arg("-r")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(t.status.success());
+        assert_eq!(warnings(&t.stderr), "", "tshark reads it without a warning");
+    }
+}
+
+#[test]
+fn duration_stops_the_capture() {
+    let path = tmp("duration.pcapng");
+    let t0 = Instant::now();
+    let stderr = ok(&igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-rate",
+        "20000",
+        "capture",
+        "--duration",
+        "0.5",
+        "-w",
+        path.to_str().unwrap(),
+    ]));
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    let captured = summary_count(&stderr, " packets captured");
+    assert!(captured > 1000, "{stderr}");
+    assert_eq!(read_pcapng(&path).frames.len() as u64, captured);
+}
+
+/// With -U, packets show on a pipe while the capture is still running.
+#[test]
+fn packet_buffered_output_arrives_while_capturing() {
+    for args in [&["-U"][..], &["-U", "-w", "-"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+            .args(["--sim", "igb", "--sim-rate", "200", "capture"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut got = 0;
+            // pcapng headers and a few blocks, or a few lines.
+            while got < 400 {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            // Keep the pipe open: closing it would end igbpoll with EPIPE.
+            (got, stdout)
+        });
+        let t0 = Instant::now();
+        while !reader.is_finished() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let alive = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(alive, "{args:?}: still capturing");
+        assert!(
+            reader.join().unwrap().0 >= 400,
+            "{args:?}: output arrived live"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+}
