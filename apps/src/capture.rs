@@ -4,14 +4,14 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use igbpoll_driver::mempool::HEADROOM;
-use igbpoll_driver::{NicConfig, Packet, Stats};
+use igbpoll_driver::{Backend, NicConfig, Packet, Stats};
 
 use crate::cli::{CaptureArgs, DeviceArgs, FileFormat, Precision};
-use crate::device::{self, Traffic};
+use crate::device::{self, AnyDevice, Traffic};
 use crate::error::CliError;
 use crate::filter::{self, Filter};
 use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
@@ -314,7 +314,19 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         Some(path) => Some((Output::create(path)?, path.clone())),
         None => None,
     };
-    let mut dev = device::open(dev_args, &config, Traffic::Always)?;
+    let opened = device::open_any(dev_args, &config, Traffic::Always)?;
+    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, &stop))
+}
+
+/// The capture loop on an opened device; generic over the backend so register
+/// accesses compile to the backend's own code (volatile MMIO on VFIO).
+fn capture_on<B: Backend>(
+    mut dev: AnyDevice<B>,
+    args: &CaptureArgs,
+    filter: Option<Filter>,
+    file: Option<(File, String)>,
+    stop: &AtomicBool,
+) -> Result<(), CliError> {
     let link = dev.nic.link();
     let description = format!(
         "Intel {}, MAC {}, link {}",
@@ -372,7 +384,7 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         }
         // Observed before polling: if the wire was drained and the ring then
         // holds nothing, every frame of a finite source has been seen.
-        let drained = dev.finite_source && dev.sim.rx_drained();
+        let drained = dev.wire_drained();
         let want = batch_max.min((limit - captured).min(usize::MAX as u64) as usize);
         let n = dev.nic.rx_batch(0, &mut batch, want);
         if n == 0 {

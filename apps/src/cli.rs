@@ -21,7 +21,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     igbpoll --sim e1000 --sim-size 60 capture -c 1000000 -w /tmp/x.pcap\n  \
     igbpoll --sim igb --sim-replay in.pcapng capture -w out.pcap\n  \
     igbpoll --sim igb send --pcap in.pcap --sim-tx-dump out.pcap\n  \
-    igbpoll --sim e1000 stats")]
+    igbpoll --sim e1000 stats\n  \
+    sudo igbpoll list\n  \
+    sudo igbpoll bind 0000:03:00.0 && sudo igbpoll --pci 0000:03:00.0 capture -w x.pcap")]
 pub struct Cli {
     /// The NIC to run on.
     #[command(flatten)]
@@ -39,6 +41,17 @@ pub struct Cli {
 /// Which NIC to drive.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
+    /// Drive the NIC at this PCI address (e.g. 0000:03:00.0) through VFIO.
+    /// It must be bound to vfio-pci first: `igbpoll bind BDF`.
+    #[arg(long, value_name = "BDF", global = true, conflicts_with = "sim")]
+    pub pci: Option<igbpoll_driver::pci::PciAddress>,
+
+    /// With --pci: use VFIO's no-IOMMU mode. This gives up all DMA protection
+    /// (the NIC can then read and write any memory of the machine) and needs a
+    /// kernel built with CONFIG_VFIO_NOIOMMU and `enable_unsafe_noiommu_mode=1`.
+    #[arg(long, global = true, requires = "pci")]
+    pub unsafe_noiommu: bool,
+
     /// Run on a simulated NIC: e1000 (82540EM) or igb (82576).
     #[arg(long, value_name = "MODEL", global = true)]
     pub sim: Option<SimModelArg>,
@@ -79,6 +92,13 @@ pub enum Command {
     Send(SendArgs),
     /// Print the NIC's hardware counters and the driver's own.
     Stats(StatsArgs),
+    /// List the supported NICs on this machine: driver, IOMMU group, interfaces.
+    List,
+    /// Hand a NIC to vfio-pci so igbpoll can drive it (refused while its kernel
+    /// interface is up with addresses, unless --force).
+    Bind(BindArgs),
+    /// Give a NIC back to its kernel driver.
+    Unbind(UnbindArgs),
 }
 
 /// `capture` options.
@@ -206,4 +226,24 @@ pub struct StatsArgs {
     /// Receive (and discard) for SECONDS before printing, so the counters show traffic.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
     pub duration: f64,
+}
+
+/// `bind` options.
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    /// The NIC's PCI address, e.g. 0000:03:00.0.
+    #[arg(value_name = "BDF")]
+    pub bdf: igbpoll_driver::pci::PciAddress,
+
+    /// Take the NIC even if its kernel interface is up with addresses.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `unbind` options.
+#[derive(Debug, Args)]
+pub struct UnbindArgs {
+    /// The NIC's PCI address, e.g. 0000:03:00.0.
+    #[arg(value_name = "BDF")]
+    pub bdf: igbpoll_driver::pci::PciAddress,
 }

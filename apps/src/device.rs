@@ -4,22 +4,77 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use igbpoll_driver::{Nic, NicConfig};
+use igbpoll_driver::vfio::{VfioBackend, VfioContainer};
+use igbpoll_driver::{Backend, Nic, NicConfig};
 use igbpoll_hw_sim::wire::{Generator, Replay, SourceExt};
 use igbpoll_hw_sim::{FrameSource, Sim, SimBackend, SimConfig, SimModel};
 
 use crate::cli::{DeviceArgs, SimModelArg};
 use crate::error::CliError;
 
-/// An opened NIC and, on `--sim`, the simulator it runs on.
-pub struct Device {
+/// An opened NIC on any backend, and the simulator behind it on `--sim`.
+pub struct AnyDevice<B: Backend> {
     /// The NIC, brought up.
-    pub nic: Nic<SimBackend>,
-    /// The simulator (kept alive as long as the NIC; stopped on drop).
-    pub sim: Sim,
-    /// True when the wire is fed from a finite source (a replay file), so that
-    /// a capture ends when the source is done.
+    pub nic: Nic<B>,
+    /// The simulator on `--sim` (stopped on drop, after the NIC).
+    pub sim: Option<Sim>,
+    /// True when a finite source (a replay file) feeds the simulated wire.
     pub finite_source: bool,
+}
+
+impl<B: Backend> AnyDevice<B> {
+    /// True when a finite simulated source is exhausted and every frame of it
+    /// reached a descriptor or was dropped (checked before a final poll).
+    pub fn wire_drained(&self) -> bool {
+        self.finite_source && self.sim.as_ref().is_some_and(Sim::rx_drained)
+    }
+}
+
+/// A device on one of the two backends. Commands are generic over the backend;
+/// [`with_device!`] runs one on whichever was opened, so the fast path is
+/// monomorphised: no dynamic dispatch per register access.
+pub enum Opened {
+    /// `--sim MODEL`.
+    Sim(AnyDevice<SimBackend>),
+    /// `--pci BDF`, through VFIO.
+    Pci(AnyDevice<VfioBackend>),
+}
+
+/// Runs `$body` with `$dev` bound to the concrete device inside an [`Opened`].
+#[macro_export]
+macro_rules! with_device {
+    ($opened:expr, $dev:ident => $body:expr) => {
+        match $opened {
+            $crate::device::Opened::Sim($dev) => $body,
+            $crate::device::Opened::Pci($dev) => $body,
+        }
+    };
+}
+
+/// Opens the NIC named by `--pci` or `--sim`.
+pub fn open_any(
+    args: &DeviceArgs,
+    config: &NicConfig,
+    traffic: Traffic,
+) -> Result<Opened, CliError> {
+    if let Some(addr) = args.pci {
+        // Name a missing or unbound device before anything about VFIO itself.
+        igbpoll_driver::vfio::check_sysfs(&igbpoll_driver::pci::Sysfs::default(), addr)?;
+        let container = if args.unsafe_noiommu {
+            log::warn!("no-IOMMU mode: the NIC can DMA anywhere in memory");
+            VfioContainer::open_unsafe_noiommu()?
+        } else {
+            VfioContainer::open()?
+        };
+        let backend = VfioBackend::open(&container, addr)?;
+        let nic = Nic::open(backend, config)?;
+        return Ok(Opened::Pci(AnyDevice {
+            nic,
+            sim: None,
+            finite_source: false,
+        }));
+    }
+    Ok(Opened::Sim(open_sim(args, config, traffic)?))
 }
 
 /// What feeds the simulated wire.
@@ -31,7 +86,11 @@ pub enum Traffic {
 }
 
 /// Builds the simulator named by `args` and opens the driver on it.
-pub fn open(args: &DeviceArgs, config: &NicConfig, traffic: Traffic) -> Result<Device, CliError> {
+fn open_sim(
+    args: &DeviceArgs,
+    config: &NicConfig,
+    traffic: Traffic,
+) -> Result<AnyDevice<SimBackend>, CliError> {
     let model = match args.sim {
         Some(SimModelArg::E1000) => SimModel::E1000,
         Some(SimModelArg::Igb) => SimModel::Igb,
@@ -64,9 +123,9 @@ pub fn open(args: &DeviceArgs, config: &NicConfig, traffic: Traffic) -> Result<D
     }
     sim.start();
     let nic = Nic::open(sim.backend(), config)?;
-    Ok(Device {
+    Ok(AnyDevice {
         nic,
-        sim,
+        sim: Some(sim),
         finite_source,
     })
 }

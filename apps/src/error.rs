@@ -26,15 +26,21 @@ pub enum CliError {
     },
     /// A setting makes no sense for this command.
     Usage(String),
+    /// VFIO could not give us the device.
+    Vfio(igbpoll_driver::vfio::VfioError),
+    /// Discovery or binding through sysfs failed.
+    Pci(igbpoll_driver::pci::PciError),
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::NoDevice => f.write_str(
-                "no NIC given: use --sim e1000 or --sim igb to run on the simulator \
-                 (see `igbpoll --help`)",
+                "no NIC given: use --pci BDF for a NIC bound to vfio-pci (`igbpoll list` \
+                 shows them), or --sim e1000 / --sim igb to run on the simulator",
             ),
+            CliError::Vfio(e) => write!(f, "{e}"),
+            CliError::Pci(e) => write!(f, "{e}"),
             CliError::Driver(e) => write!(f, "{e}"),
             CliError::Input { path, reason } => {
                 write!(f, "cannot read {}: {reason}", path.display())
@@ -50,5 +56,17 @@ impl std::error::Error for CliError {}
 impl From<igbpoll_driver::Error> for CliError {
     fn from(e: igbpoll_driver::Error) -> Self {
         CliError::Driver(e)
+    }
+}
+
+impl From<igbpoll_driver::vfio::VfioError> for CliError {
+    fn from(e: igbpoll_driver::vfio::VfioError) -> Self {
+        CliError::Vfio(e)
+    }
+}
+
+impl From<igbpoll_driver::pci::PciError> for CliError {
+    fn from(e: igbpoll_driver::pci::PciError) -> Self {
+        CliError::Pci(e)
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 pub mod pcap_writer;
 pub mod pcapng_writer;
+pub mod pci_cmd;
 pub mod send;
 pub mod stats_cmd;
 pub mod summary;

@@ -4,11 +4,11 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use igbpoll_driver::{NicConfig, Packet};
+use igbpoll_driver::{Backend, NicConfig, Packet};
 use igbpoll_hw_sim::wire::{PcapSink, Replay};
 
 use crate::cli::{DeviceArgs, SendArgs};
-use crate::device::{self, Traffic};
+use crate::device::{self, AnyDevice, Traffic};
 use crate::error::CliError;
 
 /// The ethertype of generated frames: IEEE 802 local experimental 1, which no
@@ -64,14 +64,26 @@ pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
         tx_ring_size: args.ring,
         ..NicConfig::default()
     };
+    let opened = device::open_any(dev_args, &config, Traffic::OnRequest)?;
+    crate::with_device!(opened, dev => send_on(dev, args, frames.as_deref(), total))
+}
+
+fn send_on<B: Backend>(
+    mut dev: AnyDevice<B>,
+    args: &SendArgs,
+    frames: Option<&[Vec<u8>]>,
+    total: u64,
+) -> Result<(), CliError> {
     let stop = device::stop_flag();
-    let mut dev = device::open(dev_args, &config, Traffic::OnRequest)?;
     if let Some(path) = &args.sim_tx_dump {
+        let Some(sim) = &dev.sim else {
+            return Err(CliError::Usage("--sim-tx-dump needs --sim".into()));
+        };
         let sink = PcapSink::create(path, false).map_err(|e| CliError::Output {
             path: path.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        dev.sim.add_sink(sink);
+        sim.add_sink(sink);
     }
     let pool = dev.nic.alloc_pool(4096)?;
     let src = dev.nic.mac();
@@ -81,7 +93,7 @@ pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
     let started = Instant::now();
     while (made < total || !pending.is_empty()) && !stop.load(Ordering::Relaxed) {
         while made < total && pending.len() < 64 {
-            let data: &[u8] = match &frames {
+            let data: &[u8] = match frames {
                 Some(f) => &f[(made % f.len() as u64) as usize],
                 None => {
                     generated_frame(src, made, usize::from(args.size), &mut scratch);
@@ -102,7 +114,9 @@ pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
     let left = dev.nic.flush_tx(Duration::from_secs(5));
     let secs = started.elapsed().as_secs_f64();
     let stats = dev.nic.stats();
-    dev.sim.stop();
+    if let Some(sim) = &dev.sim {
+        sim.stop(); // flushes --sim-tx-dump
+    }
     let mut e = std::io::stderr().lock();
     let _ = writeln!(
         e,

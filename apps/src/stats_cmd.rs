@@ -3,15 +3,19 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use igbpoll_driver::NicConfig;
+use igbpoll_driver::{Backend, NicConfig};
 
 use crate::cli::{DeviceArgs, StatsArgs};
-use crate::device::{self, Traffic};
+use crate::device::{self, AnyDevice, Traffic};
 use crate::error::CliError;
 
 /// Runs `stats`.
 pub fn run(dev_args: &DeviceArgs, args: &StatsArgs) -> Result<(), CliError> {
-    let mut dev = device::open(dev_args, &NicConfig::default(), Traffic::OnRequest)?;
+    let opened = device::open_any(dev_args, &NicConfig::default(), Traffic::OnRequest)?;
+    crate::with_device!(opened, dev => run_on(dev, args))
+}
+
+fn run_on<B: Backend>(mut dev: AnyDevice<B>, args: &StatsArgs) -> Result<(), CliError> {
     if args.duration > 0.0 {
         // Receive and discard for a while so the counters show traffic.
         let until = Instant::now() + Duration::from_secs_f64(args.duration);
