@@ -19,8 +19,9 @@ fn run_on<B: Backend>(mut dev: AnyDevice<B>, args: &StatsArgs) -> Result<(), Cli
     if args.duration > 0.0 {
         // Receive and discard for a while so the counters show traffic.
         let until = Instant::now() + Duration::from_secs_f64(args.duration);
+        let stop = device::stop_flag();
         let mut batch = Vec::with_capacity(64);
-        while Instant::now() < until {
+        while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
             if dev.nic.rx_batch(0, &mut batch, 64) == 0 {
                 std::thread::yield_now();
             }
