@@ -55,6 +55,16 @@ pub(crate) fn setup_tx<B: Backend + ?Sized>(b: &B, ring_iova: u64, size: usize) 
 
 /// Stops the receiver and the transmitter.
 pub(crate) fn stop<B: Backend + ?Sized>(b: &B) {
+    stop_rx(b);
+    stop_tx(b);
+}
+
+/// Stops the receiver (the one receive queue).
+pub(crate) fn stop_rx<B: Backend + ?Sized>(b: &B) {
     b.write32(regs::RCTL, b.read32(regs::RCTL) & !rctl::EN);
+}
+
+/// Stops the transmitter (the one transmit queue).
+pub(crate) fn stop_tx<B: Backend + ?Sized>(b: &B) {
     b.write32(regs::TCTL, b.read32(regs::TCTL) & !tctl::EN);
 }

@@ -108,7 +108,11 @@ pub(crate) fn enable_tx<B: Backend + ?Sized>(b: &B) {
     );
 }
 
-/// Stops the receiver, the transmitter and the given queues.
+/// How long a queue may take to acknowledge RXDCTL.ENABLE = 0.
+const QUEUE_STOP_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// Stops the receiver, the transmitter and the given queues, waiting for each
+/// receive queue to report itself disabled.
 pub(crate) fn stop<B: Backend + ?Sized>(b: &B, rx_queues: u32, tx_queues: u32) {
     b.write32(regs::RCTL, b.read32(regs::RCTL) & !rctl::EN);
     b.write32(regs::TCTL, b.read32(regs::TCTL) & !tctl::EN);
@@ -118,4 +122,62 @@ pub(crate) fn stop<B: Backend + ?Sized>(b: &B, rx_queues: u32, tx_queues: u32) {
     for n in 0..tx_queues {
         b.write32(q::txdctl(n), b.read32(q::txdctl(n)) & !q::XDCTL_ENABLE);
     }
+    for n in 0..rx_queues {
+        wait_rx_disabled(b, n);
+    }
+}
+
+fn wait_rx_disabled<B: Backend + ?Sized>(b: &B, n: u32) {
+    if let Err(e) = wait_for(
+        b,
+        q::rxdctl(n),
+        "RX queue disable (RXDCTL.ENABLE to clear)",
+        QUEUE_STOP_TIMEOUT,
+        |v| v & q::XDCTL_ENABLE == 0,
+    ) {
+        log::warn!("{e}");
+    }
+}
+
+/// Stops receive queue `n` alone while the others run on: frames RSS still
+/// steers to it are dropped (SRRCTL.DROP_EN) instead of holding the shared
+/// FIFO; the queue is disabled and, once RXDCTL.ENABLE reads back 0, its ring
+/// length is set to 0, so that even a device that ignores RXDCTL (QEMU's model)
+/// can no longer reach the ring or its buffers.
+pub(crate) fn stop_rx_queue<B: Backend + ?Sized>(b: &B, n: u32) {
+    b.write32(q::srrctl(n), b.read32(q::srrctl(n)) | q::SRRCTL_DROP_EN);
+    b.write32(q::rxdctl(n), b.read32(q::rxdctl(n)) & !q::XDCTL_ENABLE);
+    wait_rx_disabled(b, n);
+    b.write32(q::rdlen(n), 0);
+}
+
+/// Stops transmit queue `n` alone.
+pub(crate) fn stop_tx_queue<B: Backend + ?Sized>(b: &B, n: u32) {
+    b.write32(q::txdctl(n), b.read32(q::txdctl(n)) & !q::XDCTL_ENABLE);
+}
+
+/// Programs RSS over `queues` receive queues: the Toeplitz key, a redirection
+/// table that deals the queues round-robin, MRQC in RSS mode with the IPv4,
+/// IPv6, TCP and UDP hash fields, and RXCSUM.PCSD (the descriptor carries the
+/// hash; QEMU's model applies RSS only with it). One queue turns RSS off.
+pub(crate) fn setup_rss<B: Backend + ?Sized>(b: &B, queues: u16, key: &[u8; q::RSS_KEY_LEN]) {
+    if queues <= 1 {
+        b.write32(q::MRQC, 0);
+        return;
+    }
+    for (i, k) in key.chunks_exact(4).enumerate() {
+        b.write32(
+            q::rssrk(i as u32),
+            u32::from_le_bytes([k[0], k[1], k[2], k[3]]),
+        );
+    }
+    let reta = crate::rss::round_robin_reta(queues);
+    for (i, e) in reta.chunks_exact(4).enumerate() {
+        b.write32(
+            q::reta(i as u32),
+            u32::from_le_bytes([e[0], e[1], e[2], e[3]]),
+        );
+    }
+    b.write32(regs::RXCSUM, b.read32(regs::RXCSUM) | q::RXCSUM_PCSD);
+    b.write32(q::MRQC, q::mrqc::MODE_RSS | crate::rss::HASH_FIELDS);
 }

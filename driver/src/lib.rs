@@ -34,10 +34,12 @@ pub mod mempool;
 pub mod nic;
 pub mod pci;
 pub mod queue;
+pub mod rss;
 pub mod stats;
 pub mod vfio;
 
 mod e1000;
+mod guard;
 mod igb;
 #[cfg(test)]
 mod testing;

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::backend::{pci, Backend};
 use crate::error::Error;
+use crate::guard::DeviceGuard;
 use crate::hw::{self, LinkStatus};
 use crate::ident::{self, Family, Model};
 use crate::mempool::{Mempool, Packet};
-use crate::queue::{check_ring_size, RxQueue, TxQueue};
+use crate::queue::{check_ring_size, RxQueue, RxQueueStats, TxQueue};
 use crate::regs;
 use crate::stats::{HwCounters, HwStats};
 use crate::{e1000, igb};
@@ -18,7 +19,9 @@ use crate::{e1000, igb};
 /// How to bring a NIC up.
 #[derive(Debug, Clone)]
 pub struct NicConfig {
-    /// Receive queues to set up (1 on the e1000 family).
+    /// Receive queues to set up (1 on the e1000 family). More than one on igb
+    /// turns on RSS: frames are spread over the queues by the Toeplitz hash of
+    /// their addresses and ports (see [`crate::rss`]); non-IP frames go to queue 0.
     pub rx_queues: u16,
     /// Transmit queues to set up (1 on the e1000 family).
     pub tx_queues: u16,
@@ -35,7 +38,16 @@ pub struct NicConfig {
     pub strip_crc: bool,
     /// igb: drop a frame for a queue without free descriptors at once and count
     /// it per queue (SRRCTL.DROP_EN) instead of holding it in the FIFO.
+    /// Applies to every queue; see also `multi_queue_drop_en`.
     pub drop_en: bool,
+    /// igb with several receive queues: DROP_EN on every queue even when
+    /// `drop_en` is false (the default), so that one stalled queue does not hold
+    /// the shared receive FIFO and starve the others. Set false to have full
+    /// queues hold frames in the FIFO (lossless until it overflows, but
+    /// head-of-line blocking across queues).
+    pub multi_queue_drop_en: bool,
+    /// The RSS Toeplitz key (used with more than one receive queue).
+    pub rss_key: [u8; crate::regs::igb::RSS_KEY_LEN],
     /// How long to wait for the link at start; a link still down is reported,
     /// not an error.
     pub link_timeout: Duration,
@@ -52,8 +64,18 @@ impl Default for NicConfig {
             promiscuous: false,
             strip_crc: true,
             drop_en: false,
+            multi_queue_drop_en: true,
+            rss_key: crate::rss::DEFAULT_KEY,
             link_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+impl NicConfig {
+    /// Whether SRRCTL.DROP_EN is set on the receive queues: `drop_en`, or
+    /// several queues with `multi_queue_drop_en`.
+    pub fn queue_drop_en(&self) -> bool {
+        self.drop_en || (self.rx_queues > 1 && self.multi_queue_drop_en)
     }
 }
 
@@ -117,12 +139,17 @@ pub struct Stats {
 }
 
 /// An opened, running NIC.
+///
+/// Its receive queues can be moved to other threads ([`Nic::take_rx_queues`]);
+/// the NIC and the queues share a guard so that, whatever is dropped last, the
+/// device stops its DMA before any ring or buffer is released.
 pub struct Nic<B: Backend> {
-    backend: Arc<B>,
+    dev: Arc<DeviceGuard<B>>,
     model: &'static Model,
     mac: [u8; 6],
     config: NicConfig,
     rx: Vec<RxQueue<B>>,
+    rx_stats: Vec<Arc<RxQueueStats>>,
     tx: Vec<TxQueue<B>>,
     hw: HwCounters,
 }
@@ -130,7 +157,7 @@ pub struct Nic<B: Backend> {
 impl<B: Backend> std::fmt::Debug for Nic<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Nic")
-            .field("device", &self.backend.name())
+            .field("device", &self.dev.backend.name())
             .field("model", &self.model.name)
             .field("mac", &hw_mac(&self.mac))
             .finish()
@@ -148,7 +175,7 @@ impl<B: Backend> Nic<B> {
     /// Identifies the device behind `backend`, resets it and brings it up:
     /// MAC, link, receive and transmit rings, receiver and transmitter on.
     pub fn open(backend: B, config: &NicConfig) -> Result<Self, Error> {
-        let b = Arc::new(backend);
+        let b = backend;
         let vendor_id = b.pci_read16(pci::VENDOR_ID);
         let device_id = b.pci_read16(pci::DEVICE_ID);
         if vendor_id == 0xFFFF {
@@ -171,15 +198,15 @@ impl<B: Backend> Nic<B> {
             return Err(Error::DeviceNotResponding { device: b.name() });
         }
         match model.family {
-            Family::E1000 => e1000::reset(&*b)?,
-            Family::Igb => igb::reset(&*b)?,
+            Family::E1000 => e1000::reset(&b)?,
+            Family::Igb => igb::reset(&b)?,
         }
-        let mac = hw::read_mac(&*b, model.family)?;
-        hw::write_mac(&*b, &mac);
+        let mac = hw::read_mac(&b, model.family)?;
+        hw::write_mac(&b, &mac);
         for i in 0..regs::MTA_LEN {
             b.write32(regs::MTA + 4 * i, 0);
         }
-        let link = hw::link_up(&*b, config.link_timeout)?;
+        let link = hw::link_up(&b, config.link_timeout)?;
         log::info!("{}: {} {} link {link}", b.name(), model.name, hw_mac(&mac));
 
         let rqdpc = if model.family == Family::Igb {
@@ -188,15 +215,21 @@ impl<B: Backend> Nic<B> {
             0
         };
         let mut hw = HwCounters::new(rqdpc);
-        hw.update(&*b); // clear what the registers held before
+        hw.update(&b); // clear what the registers held before
         hw = HwCounters::new(rqdpc);
 
         let mut nic = Nic {
-            backend: b,
+            dev: Arc::new(DeviceGuard::new(
+                b,
+                model.family,
+                config.rx_queues,
+                config.tx_queues,
+            )),
             model,
             mac,
             config: config.clone(),
             rx: Vec::new(),
+            rx_stats: Vec::new(),
             tx: Vec::new(),
             hw,
         };
@@ -206,14 +239,14 @@ impl<B: Backend> Nic<B> {
 
     fn dma_err(&self, purpose: &'static str) -> impl FnOnce(crate::DmaError) -> Error + '_ {
         move |source| Error::Dma {
-            device: self.backend.name(),
+            device: self.dev.backend.name(),
             purpose,
             source,
         }
     }
 
     fn setup_queues(&mut self) -> Result<(), Error> {
-        let b = &*self.backend;
+        let b = &self.dev.backend;
         let c = &self.config;
         let family = self.model.family;
         let pool_size = match c.rx_pool_size {
@@ -228,7 +261,14 @@ impl<B: Backend> Nic<B> {
                 Family::E1000 => regs::e1000::TDT,
                 Family::Igb => regs::igb::tdt(n),
             };
-            let q = TxQueue::new(self.backend.clone(), family, ring, c.tx_ring_size, tdt);
+            let q = TxQueue::new(
+                self.dev.clone(),
+                n as u16,
+                family,
+                ring,
+                c.tx_ring_size,
+                tdt,
+            );
             match family {
                 Family::E1000 => e1000::setup_tx(b, q.ring_iova(), c.tx_ring_size),
                 Family::Igb => igb::setup_tx(b, n, q.ring_iova(), c.tx_ring_size)?,
@@ -249,7 +289,8 @@ impl<B: Backend> Nic<B> {
                 Family::Igb => regs::igb::rdt(n),
             };
             let q = RxQueue::new(
-                self.backend.clone(),
+                self.dev.clone(),
+                n as u16,
                 family,
                 ring,
                 c.rx_ring_size,
@@ -258,10 +299,16 @@ impl<B: Backend> Nic<B> {
             );
             match family {
                 Family::E1000 => e1000::setup_rx(b, q.ring_iova(), c.rx_ring_size),
-                Family::Igb => igb::setup_rx(b, n, q.ring_iova(), c.rx_ring_size, c.drop_en)?,
+                Family::Igb => {
+                    igb::setup_rx(b, n, q.ring_iova(), c.rx_ring_size, c.queue_drop_en())?
+                }
             }
             q.start();
+            self.rx_stats.push(q.stats().clone());
             self.rx.push(q);
+        }
+        if family == Family::Igb {
+            igb::setup_rss(b, c.rx_queues, &c.rss_key);
         }
         self.write_rctl();
         Ok(())
@@ -273,11 +320,12 @@ impl<B: Backend> Nic<B> {
             Family::E1000 => e1000::rctl_value(p, s),
             Family::Igb => igb::rctl_value(p, s),
         };
-        self.backend.write32(regs::RCTL, v);
+        self.dev.backend.write32(regs::RCTL, v);
     }
 
     /// Receives up to `max` packets from queue `queue` into `out`; returns how many.
-    /// See [`RxQueue::rx_batch`]. Panics if `queue` was not configured.
+    /// See [`RxQueue::rx_batch`]. Panics if `queue` was not configured or was
+    /// taken out with [`Nic::take_rx_queues`].
     #[inline]
     pub fn rx_batch(&mut self, queue: usize, out: &mut Vec<Packet>, max: usize) -> usize {
         self.rx[queue].rx_batch(out, max)
@@ -290,9 +338,31 @@ impl<B: Backend> Nic<B> {
         self.tx[queue].tx_batch(pkts)
     }
 
-    /// Receive queue `n`.
+    /// Receive queue `n`. Panics if it was not configured or was taken out.
     pub fn rx_queue(&mut self, n: usize) -> &mut RxQueue<B> {
         &mut self.rx[n]
+    }
+
+    /// Moves every receive queue still held by the NIC out of it, in queue
+    /// order, so that each can be polled on a thread of its own (an
+    /// [`RxQueue`] is `Send`). The NIC keeps the control path: statistics
+    /// (which still count the moved queues), link, promiscuity, transmit.
+    ///
+    /// Teardown needs no ordering: a queue dropped while the device runs stops
+    /// its own DMA before releasing its buffers, and whichever of the NIC and
+    /// the queues is dropped last stops the whole device first.
+    pub fn take_rx_queues(&mut self) -> Vec<RxQueue<B>> {
+        std::mem::take(&mut self.rx)
+    }
+
+    /// Number of receive queues the NIC was opened with (moved out or not).
+    pub fn rx_queue_count(&self) -> usize {
+        self.rx_stats.len()
+    }
+
+    /// The counters of every receive queue, in queue order (moved out or not).
+    pub fn rx_queue_stats(&self) -> &[Arc<RxQueueStats>] {
+        &self.rx_stats
     }
 
     /// Transmit queue `n`.
@@ -302,7 +372,7 @@ impl<B: Backend> Nic<B> {
 
     /// Allocates a pool of `entries` buffers this NIC can transmit from.
     pub fn alloc_pool(&self, entries: u32) -> Result<Mempool, Error> {
-        Mempool::new(&*self.backend, entries).map_err(self.dma_err("a packet pool"))
+        Mempool::new(&self.dev.backend, entries).map_err(self.dma_err("a packet pool"))
     }
 
     /// Turns promiscuous mode (every unicast and multicast frame) on or off.
@@ -323,7 +393,7 @@ impl<B: Backend> Nic<B> {
 
     /// The backend's name for the device (PCI address, or `sim:MODEL`).
     pub fn name(&self) -> String {
-        self.backend.name()
+        self.dev.backend.name()
     }
 
     /// The configuration the NIC was opened with.
@@ -333,21 +403,20 @@ impl<B: Backend> Nic<B> {
 
     /// The backend.
     pub fn backend(&self) -> &B {
-        &self.backend
+        &self.dev.backend
     }
 
     /// Current link state.
     pub fn link(&self) -> LinkStatus {
-        LinkStatus::from_status(self.backend.read32(regs::STATUS))
+        LinkStatus::from_status(self.dev.backend.read32(regs::STATUS))
     }
 
     /// Reads the hardware counters (accumulating them into 64-bit totals) and
     /// sums the driver's counters.
     pub fn stats(&mut self) -> Stats {
-        let hw = self.hw.update(&*self.backend).clone();
+        let hw = self.hw.update(&self.dev.backend).clone();
         let mut d = DriverStats::default();
-        for q in &self.rx {
-            let s = q.stats();
+        for s in &self.rx_stats {
             d.rx_packets += s.packets.get();
             d.rx_bytes += s.bytes.get();
             d.rx_bad_length += s.bad_length.get();
@@ -386,24 +455,18 @@ impl<B: Backend> Nic<B> {
             std::thread::sleep(Duration::from_micros(50));
         }
     }
-
-    fn stop(&mut self) {
-        let b = &*self.backend;
-        match self.model.family {
-            Family::E1000 => e1000::stop(b),
-            Family::Igb => igb::stop(b, self.rx.len() as u32, self.tx.len() as u32),
-        }
-        // No more DMA from here on: buffers and rings may be released.
-        let cmd = b.pci_read16(pci::COMMAND);
-        b.pci_write16(pci::COMMAND, cmd & !pci::COMMAND_BUS_MASTER);
-        self.rx.iter_mut().for_each(RxQueue::release_buffers);
-        self.tx.iter_mut().for_each(TxQueue::release_buffers);
-    }
 }
 
 impl<B: Backend> Drop for Nic<B> {
     fn drop(&mut self) {
-        self.stop();
+        // Nobody else holds the device (no queue was moved out, or those moved
+        // out are gone): stop it all before the queues release their buffers.
+        // Otherwise the queues still here stop their own DMA as they drop, and
+        // the last user of the device stops it.
+        let here = 1 + self.rx.len() + self.tx.len();
+        if Arc::strong_count(&self.dev) == here {
+            self.dev.stop();
+        }
     }
 }
 
@@ -415,10 +478,18 @@ fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
         ("TX queue count", c.tx_queues, model.tx_queues),
     ] {
         if n == 0 || n > max {
+            let allowed = if max == 1 {
+                format!(
+                    "1: the {} has a single queue (several queues and RSS need an igb-family NIC)",
+                    model.name
+                )
+            } else {
+                format!("1 to {max} on the {}", model.name)
+            };
             return Err(Error::InvalidConfig {
                 setting,
                 value: n as usize,
-                allowed: format!("1 to {max} on the {}", model.name),
+                allowed,
             });
         }
     }

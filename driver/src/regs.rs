@@ -223,6 +223,47 @@ pub mod igb {
     pub const GPIE: u32 = 0x1514;
     pub const MRQC: u32 = 0x5818;
     pub const RLPML: u32 = 0x5004;
+    /// RXCSUM: packet checksum disable; the descriptor carries the RSS hash instead.
+    pub const RXCSUM_PCSD: u32 = 1 << 13;
+
+    /// RSS redirection table register `n` (0..32): entries 4n..4n+3, entry 4n in bits 7:0.
+    pub const fn reta(n: u32) -> u32 {
+        0x5C00 + 4 * n
+    }
+    /// RSS random key register `n` (0..10): key bytes 4n..4n+3, byte 4n in bits 7:0.
+    pub const fn rssrk(n: u32) -> u32 {
+        0x5C80 + 4 * n
+    }
+    /// RETA entries (128 one-byte entries in 32 registers).
+    pub const RETA_ENTRIES: usize = 128;
+    /// RSSRK key length in bytes (10 registers).
+    pub const RSS_KEY_LEN: usize = 40;
+
+    /// MRQC: multiple receive queue mode and the RSS hash fields.
+    pub mod mrqc {
+        /// Bits 0..2: the mode.
+        pub const MODE_MASK: u32 = 0b111;
+        /// Mode: RSS only.
+        pub const MODE_RSS: u32 = 0b010;
+        /// Hash TCP over IPv4 on addresses and ports.
+        pub const TCP_IPV4: u32 = 1 << 16;
+        /// Hash IPv4 on addresses.
+        pub const IPV4: u32 = 1 << 17;
+        /// Hash TCP over IPv6 (with extension headers) on addresses and ports.
+        pub const TCP_IPV6_EX: u32 = 1 << 18;
+        /// Hash IPv6 (with extension headers) on addresses.
+        pub const IPV6_EX: u32 = 1 << 19;
+        /// Hash IPv6 on addresses.
+        pub const IPV6: u32 = 1 << 20;
+        /// Hash TCP over IPv6 on addresses and ports.
+        pub const TCP_IPV6: u32 = 1 << 21;
+        /// Hash UDP over IPv4 on addresses and ports.
+        pub const UDP_IPV4: u32 = 1 << 22;
+        /// Hash UDP over IPv6 on addresses and ports.
+        pub const UDP_IPV6: u32 = 1 << 23;
+        /// Hash UDP over IPv6 (with extension headers) on addresses and ports.
+        pub const UDP_IPV6_EX: u32 = 1 << 24;
+    }
 
     /// SRRCTL fields.
     pub const SRRCTL_BSIZEPKT_MASK: u32 = 0x7F;

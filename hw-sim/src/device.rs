@@ -122,6 +122,9 @@ pub(crate) struct Device {
     pub corrupt: CorruptState,
     pub engine_sleeping: AtomicBool,
     pub engine_thread: Mutex<Option<Thread>>,
+    /// Receive queues enabled in the configuration the engine works with
+    /// (bit n: queue n), published when it re-reads the registers.
+    pub rx_active: AtomicU32,
     epoch: Instant,
     wall_epoch: Duration,
 }
@@ -165,6 +168,7 @@ impl Device {
             },
             engine_sleeping: AtomicBool::new(false),
             engine_thread: Mutex::new(None),
+            rx_active: AtomicU32::new(0),
             epoch: Instant::now(),
             wall_epoch: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)

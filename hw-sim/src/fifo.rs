@@ -4,6 +4,9 @@
 //! length plus the 4-byte FCS rounded up to 16 bytes, plus 16 bytes of
 //! per-frame status ([`occupancy`]). A frame that does not fit is dropped by
 //! the caller (MPC). Storage is one preallocated byte ring: no allocation per frame.
+//! Each frame carries a 64-bit tag chosen on arrival (the engine keeps its
+//! receive queue and RSS result there), so a frame keeps the queue it was
+//! classified for while it waits.
 
 use std::collections::VecDeque;
 
@@ -16,7 +19,7 @@ pub const fn occupancy(len: usize) -> usize {
 /// The FIFO.
 pub(crate) struct Fifo {
     arena: Vec<u8>,
-    frames: VecDeque<(usize, usize)>,
+    frames: VecDeque<(usize, usize, u64)>,
     write: usize,
     used: usize,
     cap: usize,
@@ -48,8 +51,8 @@ impl Fifo {
         self.cap - self.used
     }
 
-    /// Stores a copy of `frame`; false (nothing stored) when it does not fit.
-    pub(crate) fn push(&mut self, frame: &[u8]) -> bool {
+    /// Stores a copy of `frame` with `tag`; false (nothing stored) when it does not fit.
+    pub(crate) fn push(&mut self, frame: &[u8], tag: u64) -> bool {
         let occ = occupancy(frame.len());
         if self.used + occ > self.cap || frame.len() > self.arena.len() {
             return false;
@@ -61,28 +64,28 @@ impl Fifo {
         self.arena[..frame.len() - first].copy_from_slice(&frame[first..]);
         self.write = (start + frame.len()) % n;
         self.used += occ;
-        self.frames.push_back((start, frame.len()));
+        self.frames.push_back((start, frame.len(), tag));
         true
     }
 
-    /// The oldest frame.
-    pub(crate) fn front(&mut self) -> Option<&[u8]> {
-        let &(start, len) = self.frames.front()?;
+    /// The oldest frame and its tag.
+    pub(crate) fn front(&mut self) -> Option<(&[u8], u64)> {
+        let &(start, len, tag) = self.frames.front()?;
         let n = self.arena.len();
         if start + len <= n {
-            Some(&self.arena[start..start + len])
+            Some((&self.arena[start..start + len], tag))
         } else {
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.arena[start..]);
             self.scratch
                 .extend_from_slice(&self.arena[..len - (n - start)]);
-            Some(&self.scratch)
+            Some((&self.scratch, tag))
         }
     }
 
     /// Drops the oldest frame.
     pub(crate) fn pop(&mut self) {
-        if let Some((_, len)) = self.frames.pop_front() {
+        if let Some((_, len, _)) = self.frames.pop_front() {
             self.used -= occupancy(len);
         }
         if self.frames.is_empty() {
@@ -110,17 +113,17 @@ mod tests {
         let frame = [7u8; 60];
         let fit = 1024 / occupancy(60);
         for _ in 0..fit {
-            assert!(f.push(&frame));
+            assert!(f.push(&frame, 0));
         }
-        assert!(!f.push(&frame));
+        assert!(!f.push(&frame, 0));
         assert_eq!(f.len(), fit);
         f.pop();
-        assert!(f.push(&[9u8; 60]));
+        assert!(f.push(&[9u8; 60], 9));
         for _ in 0..fit - 1 {
-            assert_eq!(f.front().unwrap(), &frame[..]);
+            assert_eq!(f.front().unwrap(), (&frame[..], 0));
             f.pop();
         }
-        assert_eq!(f.front().unwrap(), &[9u8; 60][..]);
+        assert_eq!(f.front().unwrap(), (&[9u8; 60][..], 9));
     }
 
     #[test]
@@ -128,13 +131,13 @@ mod tests {
         let mut f = Fifo::new(256);
         for i in 0..50u8 {
             let fr: Vec<u8> = (0..61).map(|k| k ^ i).collect();
-            assert!(f.push(&fr));
-            assert_eq!(f.front().unwrap(), &fr[..]);
+            assert!(f.push(&fr, 1));
+            assert_eq!(f.front().unwrap().0, &fr[..]);
             f.pop();
-            assert!(f.push(&fr));
-            assert!(f.push(&fr));
+            assert!(f.push(&fr, 1));
+            assert!(f.push(&fr, 1));
             f.pop();
-            assert_eq!(f.front().unwrap(), &fr[..]);
+            assert_eq!(f.front().unwrap().0, &fr[..]);
             f.pop();
         }
     }

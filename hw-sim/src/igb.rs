@@ -1,6 +1,6 @@
 //! 82576 specifics: identity, register defaults, the 16 queue register blocks
 //! (with the legacy 0x2800/0x3800 aliases of queues 0..3), and the advanced
-//! one-buffer RX write-back.
+//! one-buffer RX write-back (with the RSS hash and type, see [`crate::rss`]).
 
 use std::sync::atomic::Ordering;
 
@@ -68,17 +68,18 @@ pub fn decode_queue(off: u32) -> Option<(bool, usize, u32)> {
     }
 }
 
-/// Writes an advanced one-buffer RX write-back: the first half, then the
-/// status/length word with DD last (Release).
+/// Writes an advanced one-buffer RX write-back: the first half (`lo`:
+/// pkt_info with the RSS type in bits 0..3, hdr_info, and the RSS hash in
+/// bits 32..63), then the status/length word with DD last (Release).
 ///
 /// # Safety
 /// `desc` must point to 16 live, 8-byte-aligned bytes of DMA memory.
 #[inline(always)]
-pub unsafe fn write_back_rx(desc: *mut u8, len: u16, eop: bool, errors: u32) {
+pub unsafe fn write_back_rx(desc: *mut u8, lo: u64, len: u16, eop: bool, errors: u32) {
     let status = adv_rx::DD | if eop { adv_rx::EOP } else { 0 } | errors;
     // SAFETY: caller's promise.
     unsafe {
-        store_u64(desc, 0, Ordering::Relaxed);
+        store_u64(desc, lo, Ordering::Relaxed);
         store_u64(
             desc.add(8),
             u64::from(status) | (u64::from(len) << 32),

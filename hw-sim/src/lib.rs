@@ -20,7 +20,8 @@
 //!
 //! What is modelled, and how it differs from silicon, is documented on each
 //! module: [`regs`] (register side effects), [`engine`] (DMA), [`fifo`]
-//! (receive packet buffer), [`filter`], [`eeprom`], [`phy`].
+//! (receive packet buffer), [`filter`], [`rss`] (receive-side scaling),
+//! [`eeprom`], [`phy`].
 
 #![warn(missing_docs)]
 
@@ -36,6 +37,7 @@ mod iommu;
 mod pci;
 pub mod phy;
 pub mod regs;
+pub mod rss;
 mod stats;
 pub mod wire;
 

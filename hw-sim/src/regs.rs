@@ -290,8 +290,30 @@ impl Device {
             Decoded::TxHead(n) => self.tdh[n].load(Ordering::Acquire),
             Decoded::TxTail(n) => self.tdt[n].load(Ordering::Relaxed),
             Decoded::Rqdpc(n) => self.stats.read_rqdpc(n),
+            Decoded::Queue(c, qreg::XDCTL) if self.model == SimModel::Igb && c < 0xE000 => {
+                self.read_rxdctl(c)
+            }
             Decoded::Queue(c, _) => self.lock_regs().get(c),
             Decoded::Plain(off) => self.read_plain(off),
+        }
+    }
+
+    /// RXDCTL: ENABLE reads back 0 only once the engine thread works with a
+    /// configuration where the queue is off, so a driver that clears it and
+    /// waits for the bit knows the queue does no more DMA (as on silicon).
+    fn read_rxdctl(&self, c: u32) -> u32 {
+        let v = self.lock_regs().get(c);
+        let n = (c - igb::rx_block(0)) / 0x40;
+        let engine_on_thread = self
+            .engine_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
+        let still_active = self.rx_active.load(Ordering::Acquire) & (1 << n) != 0;
+        if engine_on_thread && still_active {
+            v | igbpoll_driver::regs::igb::XDCTL_ENABLE
+        } else {
+            v
         }
     }
 

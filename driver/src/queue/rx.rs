@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::desc::{Advanced, Legacy, RxFormat, DESC_SIZE};
 use crate::dma::DmaMemory;
+use crate::guard::DeviceGuard;
 use crate::ident::Family;
 use crate::mempool::{Mempool, Packet, HEADROOM, RX_BUF_LEN};
 
@@ -37,8 +38,13 @@ pub struct RxQueueStats {
 }
 
 /// One receive queue of a NIC.
+///
+/// `Send`: it can be moved to the thread that polls it (see
+/// [`crate::Nic::take_rx_queues`]). Dropping it stops its DMA before its buffers
+/// go back to the pool (or the whole device when it is the last user).
 pub struct RxQueue<B: Backend> {
-    backend: Arc<B>,
+    dev: Arc<DeviceGuard<B>>,
+    index: u16,
     family: Family,
     ring: DmaMemory,
     mask: usize,
@@ -58,7 +64,8 @@ impl<B: Backend> RxQueue<B> {
     /// descriptor but one. The caller programs the ring registers, then calls
     /// [`RxQueue::start`] to write the first tail.
     pub(crate) fn new(
-        backend: Arc<B>,
+        dev: Arc<DeviceGuard<B>>,
+        index: u16,
         family: Family,
         ring: DmaMemory,
         size: usize,
@@ -67,7 +74,8 @@ impl<B: Backend> RxQueue<B> {
     ) -> Self {
         debug_assert!(size.is_power_of_two() && ring.len() >= size * DESC_SIZE);
         let mut q = RxQueue {
-            backend,
+            dev,
+            index,
             family,
             ring,
             mask: size - 1,
@@ -93,7 +101,12 @@ impl<B: Backend> RxQueue<B> {
     /// Writes the tail register so the device owns every posted buffer.
     pub(crate) fn start(&self) {
         fence(Ordering::Release);
-        self.backend.write32(self.rdt, self.next_to_use as u32);
+        self.dev.backend.write32(self.rdt, self.next_to_use as u32);
+    }
+
+    /// The queue's number on the NIC (its register block, its RSS queue index).
+    pub fn index(&self) -> u16 {
+        self.index
     }
 
     /// Number of descriptors in the ring.
@@ -236,7 +249,7 @@ impl<B: Backend> RxQueue<B> {
         if self.post_free::<F>() > 0 {
             // Descriptors must be visible to the device before it sees the tail.
             fence(Ordering::Release);
-            self.backend.write32(self.rdt, self.next_to_use as u32);
+            self.dev.backend.write32(self.rdt, self.next_to_use as u32);
         }
     }
 
@@ -253,6 +266,10 @@ impl<B: Backend> RxQueue<B> {
 
 impl<B: Backend> Drop for RxQueue<B> {
     fn drop(&mut self) {
+        // The device must not write into the ring or the buffers once they are
+        // released; the ring itself is unmapped when `self.ring` drops, after this.
+        let n = u32::from(self.index);
+        self.dev.quiesce_for_release(|d| d.stop_rx_queue(n));
         self.release_buffers();
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::desc::{Advanced, Legacy, TxFormat, DESC_SIZE};
 use crate::dma::DmaMemory;
+use crate::guard::DeviceGuard;
 use crate::ident::Family;
 use crate::mempool::{Packet, MIN_FRAME_LEN};
 
@@ -29,7 +30,8 @@ pub struct TxQueueStats {
 
 /// One transmit queue of a NIC.
 pub struct TxQueue<B: Backend> {
-    backend: Arc<B>,
+    dev: Arc<DeviceGuard<B>>,
+    index: u16,
     family: Family,
     ring: DmaMemory,
     mask: usize,
@@ -43,7 +45,8 @@ pub struct TxQueue<B: Backend> {
 
 impl<B: Backend> TxQueue<B> {
     pub(crate) fn new(
-        backend: Arc<B>,
+        dev: Arc<DeviceGuard<B>>,
+        index: u16,
         family: Family,
         ring: DmaMemory,
         size: usize,
@@ -51,7 +54,8 @@ impl<B: Backend> TxQueue<B> {
     ) -> Self {
         debug_assert!(size.is_power_of_two() && ring.len() >= size * DESC_SIZE);
         TxQueue {
-            backend,
+            dev,
+            index,
             family,
             ring,
             mask: size - 1,
@@ -148,7 +152,7 @@ impl<B: Backend> TxQueue<B> {
         if posted > 0 {
             // Descriptors and packet bytes must be visible before the tail moves.
             fence(Ordering::Release);
-            self.backend.write32(self.tdt, self.next_to_use as u32);
+            self.dev.backend.write32(self.tdt, self.next_to_use as u32);
             self.stats.packets.add(posted as u64);
             self.stats.bytes.add(bytes);
         }
@@ -165,6 +169,8 @@ impl<B: Backend> TxQueue<B> {
 
 impl<B: Backend> Drop for TxQueue<B> {
     fn drop(&mut self) {
+        let n = u32::from(self.index);
+        self.dev.quiesce_for_release(|d| d.stop_tx_queue(n));
         self.release_buffers();
     }
 }

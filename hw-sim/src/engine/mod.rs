@@ -111,6 +111,11 @@ pub(crate) struct Snapshot {
     pub tx_en: bool,
     pub psp: bool,
     pub tx: Vec<TxQueue>,
+    /// RSS, when MRQC selects it and RXCSUM.PCSD is set (82576 only).
+    pub rss: Option<crate::rss::Rss>,
+    /// Receive queues frames can reach: 1, or with RSS up to the highest
+    /// queue the redirection table names.
+    pub rx_used: usize,
 }
 
 fn rctl_bufsize(rctl_v: u32) -> usize {
@@ -183,6 +188,14 @@ impl Snapshot {
             });
         }
         let vet = (rf.get(regs::VET) as u16).to_be_bytes();
+        let rss = match dev.model {
+            SimModel::E1000 => None,
+            SimModel::Igb => crate::rss::Rss::from_registers(|off| rf.get(off)),
+        };
+        let rx_used = rss
+            .as_ref()
+            .map_or(1, |r| usize::from(r.max_queue()) + 1)
+            .min(rx.len());
         Snapshot {
             rx_en: rctl_v & rctl::EN != 0,
             filter: Filter::from_regs(rf),
@@ -195,6 +208,8 @@ impl Snapshot {
             tx_en: tctl_v & tctl::EN != 0,
             psp: tctl_v & tctl::PSP != 0,
             tx,
+            rss,
+            rx_used,
         }
     }
 }
@@ -260,6 +275,16 @@ impl Engine {
         self.generation = dev.generation.load(Ordering::Acquire);
         self.snap = Snapshot::read(dev, &rf);
         drop(rf);
+        // From here on no DMA uses the previous configuration: a queue the
+        // driver disabled now reads back RXDCTL.ENABLE = 0 (see regs.rs).
+        let active = self
+            .snap
+            .rx
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.enabled)
+            .fold(0u32, |m, (n, _)| m | 1 << n);
+        dev.rx_active.store(active, Ordering::Release);
         if epoch != self.reset_epoch {
             self.reset_epoch = epoch;
             self.wire.dropped_reset += self.fifo.clear() as u64;

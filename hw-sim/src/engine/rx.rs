@@ -32,6 +32,18 @@ struct QueueState {
 }
 
 impl QueueState {
+    const IDLE: QueueState = QueueState {
+        ring: std::ptr::null_mut(),
+        ndesc: 0,
+        head: 0,
+        tail: 0,
+        bufsize: 0,
+        advanced: false,
+        drop_en: false,
+        usable: false,
+        faulted: false,
+    };
+
     #[inline(always)]
     fn free(&self) -> u32 {
         if !self.usable || self.tail >= self.ndesc || self.head >= self.ndesc {
@@ -61,9 +73,10 @@ struct Path<'a> {
 }
 
 impl Path<'_> {
-    /// Writes `frame` (+ FCS unless SECRC) into as many descriptors as it needs.
+    /// Writes `frame` (+ FCS unless SECRC) into as many descriptors as it needs;
+    /// `tag` carries the RSS result for the advanced write-back (see [`tag`]).
     #[inline(always)]
-    fn deliver(&mut self, q: &mut QueueState, frame: &[u8]) -> Outcome {
+    fn deliver(&mut self, q: &mut QueueState, frame: &[u8], tag: u64) -> Outcome {
         if q.faulted {
             return Outcome::Fault;
         }
@@ -109,7 +122,7 @@ impl Path<'_> {
                     unsafe { write_bytes(p.add(data.len()), &fcs[fcs_from..fcs_to]) };
                 }
             }
-            self.write_back(q, desc, chunk as u16, eop);
+            self.write_back(q, desc, chunk as u16, eop, tag);
             q.head = if q.head + 1 == q.ndesc { 0 } else { q.head + 1 };
             off += chunk;
         }
@@ -131,7 +144,7 @@ impl Path<'_> {
     }
 
     #[inline(always)]
-    fn write_back(&mut self, q: &QueueState, desc: *mut u8, len: u16, eop: bool) {
+    fn write_back(&mut self, q: &QueueState, desc: *mut u8, len: u16, eop: bool, tag: u64) {
         let (mut len, mut eop, mut bad) = (len, eop, false);
         if self.dev.corrupt.left.load(Ordering::Relaxed) > 0 {
             self.corrupt(&mut len, &mut eop, &mut bad);
@@ -139,7 +152,7 @@ impl Path<'_> {
         if q.advanced {
             let err = if bad { igb::HOSTILE_ERRORS } else { 0 };
             // SAFETY: desc points to a live, 16-byte-aligned descriptor.
-            unsafe { igb::write_back_rx(desc, len, eop, err) };
+            unsafe { igb::write_back_rx(desc, tag_write_back(tag), len, eop, err) };
         } else {
             let err = if bad { e1000::HOSTILE_ERRORS } else { 0 };
             // SAFETY: as above.
@@ -164,6 +177,36 @@ impl Path<'_> {
     }
 }
 
+/// The FIFO tag of a frame: queue in bits 0..7, RSS type in 8..11, hash in 32..63.
+#[inline(always)]
+fn tag(queue: u8, rss_type: u8, hash: u32) -> u64 {
+    u64::from(queue) | u64::from(rss_type) << 8 | u64::from(hash) << 32
+}
+
+#[inline(always)]
+fn tag_queue(tag: u64) -> usize {
+    (tag & 0xFF) as usize
+}
+
+/// The first half of the advanced write-back: pkt_info (RSS type in bits 0..3)
+/// and the RSS hash in dword 1.
+#[inline(always)]
+fn tag_write_back(tag: u64) -> u64 {
+    (tag >> 8 & 0xF) | (tag & 0xFFFF_FFFF_0000_0000)
+}
+
+/// A frame for queue `q` that has no descriptor: with DROP_EN it is dropped and
+/// counted per queue (true), else it must wait (false).
+#[inline(always)]
+fn drop_for_queue(path: &mut Path<'_>, q: &QueueState, n: usize) -> bool {
+    if q.drop_en {
+        path.stats.rqdpc[n & 15] += 1;
+        path.stats.any_rqdpc = true;
+        path.wire.dropped_queue += 1;
+    }
+    q.drop_en
+}
+
 impl Engine {
     /// Receive side of one step.
     pub(super) fn rx(&mut self) -> usize {
@@ -171,24 +214,29 @@ impl Engine {
         if !self.snap.rx_en || !dev.link_up.load(Ordering::Acquire) {
             return 0; // The wire holds its frames until the receiver is up.
         }
-        let qc = &mut self.snap.rx[0];
-        let ring = if qc.enabled && qc.ring.ndesc > 0 {
-            qc.ring.host(dev, false, "rx descriptor ring")
-        } else {
-            None
-        };
-        let mut q = QueueState {
-            ring: ring.unwrap_or(std::ptr::null_mut()),
-            ndesc: qc.ring.ndesc,
-            head: dev.rdh[0].load(Ordering::Relaxed),
-            tail: dev.rdt[0].load(Ordering::Acquire),
-            bufsize: qc.bufsize,
-            advanced: qc.advanced,
-            drop_en: qc.drop_en,
-            usable: ring.is_some(),
-            faulted: qc.enabled && qc.ring.ndesc > 0 && ring.is_none(),
-        };
-        let head0 = q.head;
+        let used = self.snap.rx_used.max(1);
+        let mut qs = [QueueState::IDLE; crate::device::MAX_QUEUES];
+        let mut head0 = [0u32; crate::device::MAX_QUEUES];
+        for (n, qc) in self.snap.rx.iter_mut().take(used).enumerate() {
+            let ring = if qc.enabled && qc.ring.ndesc > 0 {
+                qc.ring.host(dev, false, "rx descriptor ring")
+            } else {
+                None
+            };
+            qs[n] = QueueState {
+                ring: ring.unwrap_or(std::ptr::null_mut()),
+                ndesc: qc.ring.ndesc,
+                head: dev.rdh[n].load(Ordering::Relaxed),
+                tail: dev.rdt[n].load(Ordering::Acquire),
+                bufsize: qc.bufsize,
+                advanced: qc.advanced,
+                drop_en: qc.drop_en,
+                usable: ring.is_some(),
+                faulted: qc.enabled && qc.ring.ndesc > 0 && ring.is_none(),
+            };
+            head0[n] = qs[n].head;
+        }
+        let qs = &mut qs[..used];
         let gen0 = dev.generation.load(Ordering::Acquire);
         let mut path = Path {
             dev,
@@ -199,20 +247,23 @@ impl Engine {
         };
         let mut work = 0;
 
-        // 1. Frames waiting in the FIFO go first, in order.
+        // 1. Frames waiting in the FIFO go first, in order. The FIFO is shared:
+        //    a frame for a queue without descriptors and without DROP_EN holds
+        //    every frame behind it, whatever their queue.
         while work < BATCH {
-            let Some(frame) = self.fifo.front() else {
+            let Some((frame, tag)) = self.fifo.front() else {
                 break;
             };
-            match path.deliver(&mut q, frame) {
+            let n = tag_queue(tag).min(used - 1);
+            let q = &mut qs[n];
+            match path.deliver(q, frame, tag) {
                 Outcome::Delivered => {}
                 Outcome::Fault => path.wire.dropped_dma_fault += 1,
-                Outcome::NoDescriptor if q.drop_en => {
-                    path.stats.rqdpc[0] += 1;
-                    path.stats.any_rqdpc = true;
-                    path.wire.dropped_queue += 1;
+                Outcome::NoDescriptor => {
+                    if !drop_for_queue(&mut path, q, n) {
+                        break;
+                    }
                 }
-                Outcome::NoDescriptor => break,
             }
             self.fifo.pop();
             work += 1;
@@ -227,7 +278,7 @@ impl Engine {
                 let Some(f) = inj.pop_front() else { break };
                 // Published in flush(), after in_fifo: see Sim::rx_drained.
                 self.injected_taken += 1;
-                arrive(&mut path, &mut self.fifo, &mut q, snap, &f);
+                arrive(&mut path, &mut self.fifo, qs, snap, &f);
                 arrivals += 1;
             }
         }
@@ -246,7 +297,7 @@ impl Engine {
                     }
                     match src.poll(now) {
                         SourcePoll::Frame(f) => {
-                            arrive(&mut path, &mut self.fifo, &mut q, snap, f);
+                            arrive(&mut path, &mut self.fifo, qs, snap, f);
                             arrivals += 1;
                         }
                         SourcePoll::Until(t) => {
@@ -264,20 +315,29 @@ impl Engine {
         }
         work += arrivals;
 
-        if q.head != head0 && dev.generation.load(Ordering::Acquire) == gen0 {
-            dev.rdh[0].store(q.head, Ordering::Release);
-            dev.raise(icr::RXT0);
+        if dev.generation.load(Ordering::Acquire) == gen0 {
+            let mut moved = false;
+            for (n, q) in qs.iter().enumerate() {
+                if q.head != head0[n] {
+                    dev.rdh[n].store(q.head, Ordering::Release);
+                    moved = true;
+                }
+            }
+            if moved {
+                dev.raise(icr::RXT0);
+            }
         }
         work
     }
 }
 
-/// One frame reaching the MAC.
+/// One frame reaching the MAC: filtered, size-checked, classified (RSS) and
+/// delivered to its queue at once when nothing waits in the FIFO.
 #[inline(always)]
 fn arrive(
     path: &mut Path<'_>,
     fifo: &mut Fifo,
-    q: &mut QueueState,
+    qs: &mut [QueueState],
     snap: &super::Snapshot,
     f: &[u8],
 ) {
@@ -305,8 +365,17 @@ fn arrive(
         path.wire.dropped_oversize += 1;
         return;
     }
+    let t = match &snap.rss {
+        None => 0,
+        Some(rss) => {
+            let d = rss.dispatch(f);
+            tag(d.queue, d.rss_type as u8, d.hash)
+        }
+    };
+    let n = tag_queue(t).min(qs.len() - 1);
+    let q = &mut qs[n];
     if fifo.is_empty() {
-        match path.deliver(q, f) {
+        match path.deliver(q, f, t) {
             Outcome::Delivered => return,
             Outcome::Fault => {
                 path.wire.dropped_dma_fault += 1;
@@ -318,15 +387,12 @@ fn arrive(
     let fcs = if path.secrc { 0 } else { 4 };
     let no_desc = (q.free() as usize) < (len + fcs).div_ceil(q.bufsize.max(1)).max(1);
     if no_desc {
-        if q.drop_en {
-            path.stats.rqdpc[0] += 1;
-            path.stats.any_rqdpc = true;
-            path.wire.dropped_queue += 1;
+        if drop_for_queue(path, q, n) {
             return;
         }
         path.stats.rnbc += 1;
     }
-    if !fifo.push(f) {
+    if !fifo.push(f, t) {
         path.stats.mpc += 1;
         path.wire.dropped_overflow += 1;
         path.dev.raise(icr::RXO);
