@@ -1,50 +1,39 @@
-//! `igbpoll capture`: poll the NIC, filter, print or write every packet,
-//! account for every drop.
+//! `igbpoll capture`: poll the NIC, filter, hand packets to a writer thread,
+//! write or print them, account for every drop.
+//!
+//! Two threads (three with `--stats`): the receive thread (the caller's) owns
+//! the NIC and polls it; it never touches the disk. It hands batches of packets
+//! to the writer thread ([`writer`]) through an `igbpoll-ring` SPSC ring, and
+//! drops a batch, counted as "the writer fell behind", when more than
+//! `--writer-buffer` packets are waiting. Buffers emptied by the writer go back
+//! to the pool from the writer's thread; the batch vectors come back through a
+//! second ring, so the steady state allocates nothing.
 
-use std::fs::File;
+mod live;
+mod privs;
+pub mod rotate;
+mod writer;
+
 use std::io::{self, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use igbpoll_driver::mempool::HEADROOM;
 use igbpoll_driver::{Backend, NicConfig, Packet, Stats};
+use igbpoll_ring::{Consumer, Full, Producer, Ring};
 
 use crate::cli::{CaptureArgs, DeviceArgs, FileFormat, Precision};
 use crate::device::{self, AnyDevice, Traffic};
 use crate::error::CliError;
 use crate::filter::{self, Filter};
-use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
-use crate::pcapng_writer::{
-    EpbRecord, EpbTrailer, Interface, InterfaceStats, PcapngWriter, EPB_HEADER_LEN,
-};
-use crate::summary::write_summary;
+use crate::pcap_writer::Resolution;
+use crate::pcapng_writer::Interface;
+use live::{thread_cpu_ns, Live, Snapshot};
+use rotate::{Policy, Rotator};
+use writer::{Batch, FileSpec, Output, Sink, WriterReport};
 
-/// Printed lines are flushed at least this often, even without `-U`.
-const LINE_FLUSH_INTERVAL_NS: u64 = 100_000_000;
-
-/// Where captured packets go.
-enum Output {
-    Lines {
-        out: io::BufWriter<io::Stdout>,
-        line: String,
-        /// Flush after every batch (`-U`), not only when the buffer fills or
-        /// [`LINE_FLUSH_INTERVAL_NS`] passed.
-        every_batch: bool,
-        last_flush_ns: u64,
-    },
-    Pcap {
-        w: PcapWriter<File>,
-        path: String,
-    },
-    Pcapng {
-        w: PcapngWriter<File>,
-        path: String,
-        /// Trailers of the batch's blocks whose buffer had no tailroom for them
-        /// (reused from batch to batch).
-        spilled: Vec<EpbTrailer>,
-    },
-}
+/// How often the receive thread reads the NIC's counters for `--stats`.
+const STATS_INTERVAL_NS: u64 = 1_000_000_000;
 
 /// The file format `-w PATH` gets: `--format`, else pcap for a `.pcap` name
 /// and pcapng for anything else (stdout included), as dumpcap does.
@@ -92,169 +81,19 @@ pub fn filter_of(args: &CaptureArgs) -> Result<Option<Filter>, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
-impl Output {
-    fn lines(every_batch: bool) -> Output {
-        Output::Lines {
-            out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
-            line: String::with_capacity(256),
-            every_batch,
-            last_flush_ns: 0,
-        }
-    }
-
-    /// Opens `path` (`-`: a clone of stdout's descriptor, which bypasses Rust's
-    /// line-buffered stdout, so writes leave as one `writev` each).
-    fn create(path: &str) -> Result<File, CliError> {
-        let err = |source| CliError::Output {
-            path: path.to_string(),
-            source,
-        };
-        let fd: OwnedFd = if path == "-" {
-            io::stdout().as_fd().try_clone_to_owned().map_err(err)?
-        } else {
-            File::create(path).map_err(err)?.into()
-        };
-        Ok(File::from(fd))
-    }
-
-    fn file(
-        file: File,
-        path: String,
-        format: FileFormat,
-        args: &CaptureArgs,
-        interface: &Interface,
-    ) -> Result<Output, CliError> {
-        let res = match args.precision {
-            Precision::Micro => Resolution::Micros,
-            Precision::Nano => Resolution::Nanos,
-        };
-        let err = |source| CliError::Output {
-            path: path.clone(),
-            source,
-        };
-        Ok(match format {
-            FileFormat::Pcap => Output::Pcap {
-                w: PcapWriter::new(file, args.snaplen, res).map_err(err)?,
-                path,
-            },
-            FileFormat::Pcapng => Output::Pcapng {
-                w: PcapngWriter::new(file, interface, args.snaplen, res).map_err(err)?,
-                path,
-                spilled: Vec::with_capacity(args.batch as usize),
-            },
-        })
-    }
-
-    fn write(&mut self, ts_ns: u64, batch: &mut [Packet]) -> Result<(), CliError> {
-        match self {
-            Output::Lines {
-                out,
-                line,
-                every_batch,
-                last_flush_ns,
-            } => {
-                let err = |source| CliError::Output {
-                    path: "stdout".into(),
-                    source,
-                };
-                for p in batch {
-                    line.clear();
-                    // Writing into a String cannot fail.
-                    let _ = write_summary(line, ts_ns, p, p.len());
-                    line.push('\n');
-                    out.write_all(line.as_bytes()).map_err(err)?;
-                }
-                if *every_batch || ts_ns.saturating_sub(*last_flush_ns) >= LINE_FLUSH_INTERVAL_NS {
-                    *last_flush_ns = ts_ns;
-                    out.flush().map_err(err)?;
-                }
-                Ok(())
-            }
-            Output::Pcap { w, path } => {
-                // Each record header goes into the packet's headroom, right before
-                // the frame, so header and frame leave in one iovec, uncopied.
-                let mut kept = Vec::with_capacity(batch.len());
-                for p in batch.iter_mut() {
-                    let (header, incl) = w.record_header(ts_ns, p.len());
-                    match p.push_front(RECORD_HEADER_LEN) {
-                        Ok(room) => room.copy_from_slice(&header),
-                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
-                    }
-                    kept.push(RECORD_HEADER_LEN + incl);
-                }
-                let records: Vec<&[u8]> = batch.iter().zip(&kept).map(|(p, &n)| &p[..n]).collect();
-                w.write_records(&records)
-                    .map_err(|source| CliError::Output {
-                        path: path.clone(),
-                        source,
-                    })
-            }
-            Output::Pcapng { w, path, spilled } => {
-                // The EPB header goes into the headroom and, when the buffer has
-                // room after the kept bytes, the trailer right after them: one
-                // iovec per block. Otherwise the trailer is a second, small one.
-                spilled.clear();
-                let mut layout: Vec<(usize, Option<usize>)> = Vec::with_capacity(batch.len());
-                for p in batch.iter_mut() {
-                    let (header, trailer, incl) = w.epb(ts_ns, p.len());
-                    match p.push_front(EPB_HEADER_LEN) {
-                        Ok(room) => room.copy_from_slice(&header),
-                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
-                    }
-                    let body = EPB_HEADER_LEN + incl;
-                    let t = trailer.as_bytes();
-                    if p.set_len(body + t.len()).is_ok() {
-                        p[body..].copy_from_slice(t);
-                        layout.push((body + t.len(), None));
-                    } else {
-                        layout.push((body, Some(spilled.len())));
-                        spilled.push(trailer);
-                    }
-                }
-                let records: Vec<EpbRecord<'_>> = batch
-                    .iter()
-                    .zip(&layout)
-                    .map(|(p, &(n, t))| EpbRecord {
-                        block: &p[..n],
-                        trailer: t.map_or(&[][..], |i| spilled[i].as_bytes()),
-                    })
-                    .collect();
-                w.write_records(&records)
-                    .map_err(|source| CliError::Output {
-                        path: path.clone(),
-                        source,
-                    })
-            }
-        }
-    }
-
-    /// Flushes printed lines; ends a pcapng file with its statistics block.
-    fn finish(self, stats: &InterfaceStats) -> Result<(), CliError> {
-        match self {
-            Output::Lines { mut out, .. } => out.flush().map_err(|source| CliError::Output {
-                path: "stdout".into(),
-                source,
-            }),
-            Output::Pcap { w, .. } => {
-                drop(w.finish());
-                Ok(())
-            }
-            Output::Pcapng { w, path, .. } => match w.finish(stats) {
-                Ok(_) => Ok(()),
-                Err(source) => Err(CliError::Output { path, source }),
-            },
-        }
-    }
-}
-
 /// The drop accounting of a capture, as the summary and the pcapng
 /// statistics block give it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Accounting {
     /// Packets written (or printed).
     pub captured: u64,
+    /// Packets handed to the writer thread.
+    pub handed: u64,
     /// Packets the filter rejected.
     pub filtered: u64,
+    /// Packets dropped because the writer fell behind (its ring held
+    /// `--writer-buffer` packets).
+    pub writer_behind: u64,
     /// Frames written to memory by the NIC (GPRC).
     pub nic_delivered: u64,
     /// Frames the NIC dropped: FIFO overflow (MPC).
@@ -266,11 +105,13 @@ pub struct Accounting {
 }
 
 impl Accounting {
-    fn new(captured: u64, filtered: u64, s: &Stats) -> Self {
+    fn new(counts: &RxCounts, captured: u64, s: &Stats) -> Self {
         let d = &s.driver;
         Accounting {
             captured,
-            filtered,
+            handed: counts.handed,
+            filtered: counts.filtered,
+            writer_behind: counts.writer_behind,
             nic_delivered: s.hw.rx_packets,
             nic_missed: s.hw.rx_missed_errors,
             nic_queue_drops: s.hw.rx_queue_drops.iter().sum(),
@@ -289,12 +130,40 @@ impl Accounting {
         self.nic_missed + self.nic_queue_drops
     }
 
+    /// Packets the filter accepted (all of them without a filter).
+    pub fn accepted(&self) -> u64 {
+        self.handed + self.writer_behind
+    }
+
+    /// Packets handed to the writer that it did not write (it stopped).
+    pub fn not_written(&self) -> u64 {
+        self.handed.saturating_sub(self.captured)
+    }
+
     /// Frames in memory that were neither read nor refused when the capture
     /// stopped (still in the ring).
     pub fn unread(&self) -> u64 {
         self.nic_delivered
-            .saturating_sub(self.captured + self.filtered + self.driver_refused)
+            .saturating_sub(self.accepted() + self.filtered + self.driver_refused)
     }
+}
+
+/// What the receive thread counted.
+#[derive(Debug, Clone, Copy, Default)]
+struct RxCounts {
+    handed: u64,
+    filtered: u64,
+    writer_behind: u64,
+}
+
+/// What the receive thread reports at the end.
+struct RxReport {
+    counts: RxCounts,
+    stats: Stats,
+    last: Snapshot,
+    elapsed: Duration,
+    busy: Duration,
+    cpu_ns: Option<u64>,
 }
 
 /// Runs `capture`.
@@ -303,37 +172,48 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     if args.write.is_none() && args.format.is_some() {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
+    let mut rotator = Policy::from_args(args)?.map(Rotator::new);
     let config = NicConfig {
         rx_ring_size: args.ring,
         promiscuous: !args.no_promisc,
+        // The ring, the packets waiting for the writer, and one batch in hand.
+        rx_pool_size: (args.ring as u32)
+            .saturating_add(args.writer_buffer)
+            .saturating_add(args.batch)
+            .saturating_add(64),
         ..NicConfig::default()
     };
     let stop = device::stop_flag();
     // The output is created before the NIC is opened, so a bad path fails fast.
     let file = match &args.write {
-        Some(path) => Some((Output::create(path)?, path.clone())),
+        Some(path) => {
+            let name = match rotator.as_mut() {
+                Some(r) => r
+                    .first(device::now_ns())
+                    .map_err(CliError::Usage)?
+                    .display()
+                    .to_string(),
+                None => path.clone(),
+            };
+            Some((Output::create(&name)?, name))
+        }
         None => None,
     };
     let opened = device::open_any(dev_args, &config, Traffic::Always)?;
-    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, &stop))
+    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, rotator, &stop))
 }
 
-/// The capture loop on an opened device; generic over the backend so register
+/// The capture on an opened device; generic over the backend so register
 /// accesses compile to the backend's own code (volatile MMIO on VFIO).
 fn capture_on<B: Backend>(
     mut dev: AnyDevice<B>,
     args: &CaptureArgs,
     filter: Option<Filter>,
-    file: Option<(File, String)>,
+    file: Option<(std::fs::File, String)>,
+    rotator: Option<Rotator>,
     stop: &AtomicBool,
 ) -> Result<(), CliError> {
     let link = dev.nic.link();
-    let description = format!(
-        "Intel {}, MAC {}, link {}",
-        dev.nic.model().name,
-        device::fmt_mac(dev.nic.mac()),
-        link
-    );
     eprintln!(
         "igbpoll: capturing on {} ({}, {}), link {}{}",
         dev.nic.name(),
@@ -345,52 +225,156 @@ fn capture_on<B: Backend>(
             .map(|f| format!(", filter `{}`", f.expression()))
             .unwrap_or_default()
     );
-    let mut out = match file {
-        None => Output::lines(args.packet_buffered),
-        Some((file, path)) => {
-            let interface = Interface {
-                name: dev.nic.name(),
-                description,
-                mac: Some(dev.nic.mac()),
-                speed_bps: if link.up {
-                    u64::from(link.speed_mbps) * 1_000_000
-                } else {
-                    0
-                },
-                filter: filter.as_ref().map(|f| f.expression().to_string()),
-            };
-            let format = file_format(args.format, &path);
-            Output::file(file, path, format, args, &interface)?
+    let spec = args.write.as_ref().map(|path| FileSpec {
+        format: file_format(args.format, path),
+        snaplen: args.snaplen,
+        resolution: match args.precision {
+            Precision::Micro => Resolution::Micros,
+            Precision::Nano => Resolution::Nanos,
+        },
+        interface: Interface {
+            name: dev.nic.name(),
+            description: format!(
+                "Intel {}, MAC {}, link {}",
+                dev.nic.model().name,
+                device::fmt_mac(dev.nic.mac()),
+                link
+            ),
+            mac: Some(dev.nic.mac()),
+            speed_bps: if link.up {
+                u64::from(link.speed_mbps) * 1_000_000
+            } else {
+                0
+            },
+            filter: filter.as_ref().map(|f| f.expression().to_string()),
+        },
+        has_filter: filter.is_some(),
+    });
+    let (out, first_path) = match (file, &spec) {
+        (Some((file, path)), Some(spec)) => {
+            let first = (path != "-").then(|| std::path::PathBuf::from(&path));
+            (Output::file(file, path, spec)?, first)
         }
+        _ => (Output::lines(args.packet_buffered), None),
     };
+    // The device and the first file are open: nothing further needs root.
+    if let Some(user) = &args.user {
+        privs::drop_to(user, first_path.as_deref())?;
+    }
+    let sink = Sink::new(out, spec, rotator);
+    let live = Live::default();
+    let slots = (args.writer_buffer as usize).next_power_of_two();
+    let ring_err = |e: igbpoll_ring::CapacityError| CliError::Usage(e.to_string());
+    let (to_writer, from_rx) = Ring::with_capacity(slots).map_err(ring_err)?;
+    // Room for every vector in flight: one per batch, at least a packet each.
+    let (to_rx, from_writer) = Ring::with_capacity(slots * 2).map_err(ring_err)?;
 
+    let (rx, w) = std::thread::scope(|sc| {
+        let writer = std::thread::Builder::new()
+            .name("igbpoll-writer".into())
+            .spawn_scoped(sc, || writer::run(sink, from_rx, to_rx, &live))
+            .map_err(|e| CliError::Usage(format!("cannot start the writer thread: {e}")))?;
+        let printer = if args.stats {
+            let p = std::thread::Builder::new()
+                .name("igbpoll-stats".into())
+                .spawn_scoped(sc, || live::print_stats(&live, &mut io::stderr()))
+                .map_err(|e| CliError::Usage(format!("cannot start the stats thread: {e}")))?;
+            Some(p)
+        } else {
+            None
+        };
+        let rx = receive(
+            &mut dev,
+            args,
+            filter.as_ref(),
+            &live,
+            to_writer,
+            from_writer,
+            writer.thread().clone(),
+            stop,
+        );
+        let w = writer.join().unwrap_or_else(|_| WriterReport {
+            error: Some(CliError::Usage("the writer thread panicked".into())),
+            ..WriterReport::default()
+        });
+        if let Some(p) = printer {
+            let _ = p.join();
+        }
+        Ok::<_, CliError>((rx, w))
+    })?;
+
+    let acc = Accounting::new(&rx.counts, w.written, &rx.stats);
+    print_summary(&acc, &rx, &w, args.writer_buffer);
+    debug_assert!(rx.last.last);
+    match w.error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The receive thread: polls the NIC, filters, hands batches to the writer,
+/// publishes counters; returns when told to stop, at `-c`, `--duration`, the end
+/// of a replay, or when the writer stops. Publishes the final counters, then
+/// lets go of the ring (which tells the writer to finish).
+#[allow(clippy::too_many_arguments)]
+fn receive<B: Backend>(
+    dev: &mut AnyDevice<B>,
+    args: &CaptureArgs,
+    filter: Option<&Filter>,
+    live: &Live,
+    mut to_writer: Producer<Batch>,
+    mut from_writer: Consumer<Vec<Packet>>,
+    writer: Thread,
+    stop: &AtomicBool,
+) -> RxReport {
+    let cpu0 = thread_cpu_ns();
     let limit = args.count.unwrap_or(u64::MAX);
+    let budget = u64::from(args.writer_buffer);
     let batch_max = args.batch as usize;
     let mut batch: Vec<Packet> = Vec::with_capacity(batch_max);
-    let mut captured = 0u64;
-    let mut filtered = 0u64;
+    let mut c = RxCounts::default();
     let mut idle = 0u32;
+    let mut busy_ns = 0u64;
+    let mut served = 0u64;
+    // Packets the writer gave back (dropped here, into the pool), and the
+    // emptied vectors they came in.
+    let mut returned = 0u64;
+    let mut spare: Vec<Vec<Packet>> = Vec::new();
     let started = Instant::now();
     let start_ns = device::now_ns();
+    let mut next_publish = start_ns + STATS_INTERVAL_NS;
     let deadline = args
         .duration
         .map(|s| started + Duration::from_secs_f64(s.min(1e9)));
-    let result = loop {
-        if stop.load(Ordering::Relaxed) || captured >= limit {
-            break Ok(());
+    loop {
+        if stop.load(Ordering::Relaxed)
+            || live.writer_stopped.load(Ordering::Relaxed)
+            || c.handed >= limit
+        {
+            break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            break Ok(());
+            break;
         }
         // Observed before polling: if the wire was drained and the ring then
         // holds nothing, every frame of a finite source has been seen.
         let drained = dev.wire_drained();
-        let want = batch_max.min((limit - captured).min(usize::MAX as u64) as usize);
+        // The batch's timestamp: its frames were all in the ring by now.
+        let t_poll = device::now_ns();
+        if t_poll >= next_publish || live.pending_request(served).is_some() {
+            served = live.pending_request(served).unwrap_or(served);
+            live.publish(snapshot(dev, &c, start_ns, t_poll, false), served);
+            if t_poll >= next_publish {
+                next_publish = t_poll + STATS_INTERVAL_NS;
+            }
+        }
+        let want = batch_max.min((limit - c.handed).min(usize::MAX as u64) as usize);
         let n = dev.nic.rx_batch(0, &mut batch, want);
         if n == 0 {
             if drained && !dev.nic.rx_queue(0).has_completions() {
-                break Ok(());
+                break;
             }
+            returned += take_back(&mut from_writer, &mut spare);
             idle = idle.wrapping_add(1);
             if idle.is_multiple_of(256) {
                 std::thread::yield_now();
@@ -399,46 +383,117 @@ fn capture_on<B: Backend>(
             }
             continue;
         }
-        if let Some(f) = &filter {
+        if let Some(f) = filter {
             // Rejected packets go back to the pool here, before the writer.
             batch.retain(|p| f.matches(p));
-            filtered += (n - batch.len()) as u64;
+            c.filtered += (n - batch.len()) as u64;
             if batch.is_empty() {
                 continue;
             }
         }
-        let ts = device::now_ns();
-        if let Err(e) = out.write(ts, &mut batch) {
-            break Err(e);
+        let k = batch.len() as u64;
+        // Packets handed over and not given back yet (nor dropped by the
+        // writer itself, which happens only if the return ring is full).
+        let in_flight = |returned: u64| c.handed - returned - live.dropped_by_writer();
+        if in_flight(returned) + k > budget {
+            returned += take_back(&mut from_writer, &mut spare);
         }
-        captured += batch.len() as u64;
-        batch.clear();
-    };
+        if in_flight(returned) + k > budget {
+            // The writer fell behind: drop here rather than wait.
+            c.writer_behind += k;
+            batch.clear();
+        } else {
+            let next = spare.pop().unwrap_or_else(|| Vec::with_capacity(batch_max));
+            let packets = std::mem::replace(&mut batch, next);
+            match to_writer.push(Batch {
+                ts_ns: t_poll,
+                packets,
+            }) {
+                Ok(()) => {
+                    c.handed += k;
+                    // Pairs with the writer's fence between raising its
+                    // "parked" flag and its last look at the ring.
+                    fence(Ordering::SeqCst);
+                    if live.writer_parked.load(Ordering::Relaxed) {
+                        writer.unpark();
+                    }
+                }
+                Err(Full(b)) => {
+                    c.writer_behind += k;
+                    drop(b);
+                }
+            }
+        }
+        busy_ns += device::now_ns().saturating_sub(t_poll);
+    }
     let elapsed = started.elapsed();
     let stats = dev.nic.stats();
-    let acc = Accounting::new(captured, filtered, &stats);
-    let isb = InterfaceStats {
-        start_ns,
-        end_ns: device::now_ns(),
-        ifrecv: acc.nic_received(),
-        ifdrop: acc.nic_dropped(),
-        filteraccept: filter.as_ref().map(|_| captured),
-        osdrop: acc.driver_refused,
-        usrdeliv: captured,
-    };
-    // After a write error the file is left as it is (it may end mid-block).
-    let finished = if result.is_ok() {
-        out.finish(&isb)
-    } else {
-        Ok(())
-    };
-    print_summary(&acc, &stats, elapsed.as_secs_f64());
-    result.and(finished)
+    let last = snapshot(dev, &c, start_ns, device::now_ns(), true);
+    live.publish(last, served);
+    drop(to_writer);
+    writer.unpark();
+    RxReport {
+        counts: c,
+        stats,
+        last,
+        elapsed,
+        busy: Duration::from_nanos(busy_ns),
+        cpu_ns: cpu0.and_then(|a| thread_cpu_ns().map(|b| b.saturating_sub(a))),
+    }
 }
 
-fn print_summary(acc: &Accounting, s: &Stats, secs: f64) {
-    let hw = &s.hw;
-    let d = &s.driver;
+/// Takes back the vectors the writer is done with, dropping the packets they
+/// hold into the pool (on this core, where the pool's free queue is hot);
+/// returns how many packets that was.
+fn take_back(from_writer: &mut Consumer<Vec<Packet>>, spare: &mut Vec<Vec<Packet>>) -> u64 {
+    let mut n = 0;
+    while let Some(mut v) = from_writer.pop() {
+        n += v.len() as u64;
+        v.clear();
+        if spare.len() < 64 {
+            spare.push(v);
+        }
+    }
+    n
+}
+
+/// The NIC's counters now (reads the hardware counters).
+fn snapshot<B: Backend>(
+    dev: &mut AnyDevice<B>,
+    c: &RxCounts,
+    start_ns: u64,
+    at_ns: u64,
+    last: bool,
+) -> Snapshot {
+    let stats = dev.nic.stats();
+    let q = dev.nic.rx_queue(0);
+    let (ring_ready, ring_size) = (q.ready(), q.size());
+    Snapshot {
+        at_ns,
+        start_ns,
+        acc: Accounting::new(c, 0, &stats),
+        rx_bytes: stats.driver.rx_bytes,
+        rx_packets: stats.driver.rx_packets,
+        rnbc: stats.hw.rx_no_buffer_count,
+        ruc: stats.hw.rx_short_length_errors,
+        ring_ready,
+        ring_size,
+        last,
+        ..Snapshot::default()
+    }
+}
+
+fn per_packet(d: Duration, packets: u64) -> f64 {
+    if packets == 0 {
+        0.0
+    } else {
+        d.as_nanos() as f64 / packets as f64
+    }
+}
+
+fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32) {
+    let hw = &rx.stats.hw;
+    let d = &rx.stats.driver;
     let mut e = io::stderr().lock();
     let _ = writeln!(e, "{} packets captured", acc.captured);
     let _ = writeln!(
@@ -462,6 +517,23 @@ fn print_summary(acc: &Accounting, s: &Stats, secs: f64) {
          frame errors {})",
         acc.driver_refused, d.rx_bad_length, d.rx_no_eop, d.rx_frame_errors
     );
+    let _ = writeln!(
+        e,
+        "{} packets dropped because the writer fell behind ({budget} packets waiting)",
+        acc.writer_behind
+    );
+    if acc.not_written() > 0 {
+        let why = if w.file_limit {
+            "the file count (-W) was reached"
+        } else {
+            "the writer stopped on an error"
+        };
+        let _ = writeln!(
+            e,
+            "{} packets handed to the writer and not written: {why}",
+            acc.not_written()
+        );
+    }
     if acc.unread() > 0 {
         let _ = writeln!(
             e,
@@ -478,12 +550,31 @@ fn print_summary(acc: &Accounting, s: &Stats, secs: f64) {
         hw.rx_long_length_errors,
         d.rx_alloc_failures
     );
+    let secs = rx.elapsed.as_secs_f64();
     if secs > 0.0 {
+        let files = if w.files > 1 {
+            format!(", {} files", w.files)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             e,
-            "{:.3} s, {:.0} packets/s",
+            "{:.3} s, {:.0} packets/s{files}",
             secs,
             acc.captured as f64 / secs
         );
     }
+    let cpu = |ns: Option<u64>, n: u64| match ns {
+        Some(ns) if n > 0 => format!("{:.1}", ns as f64 / n as f64),
+        _ => "?".into(),
+    };
+    let _ = writeln!(
+        e,
+        "per packet: receive thread {:.1} ns busy, {} ns CPU (with empty polls); \
+         writer thread {:.1} ns busy, {} ns CPU",
+        per_packet(rx.busy, d.rx_packets),
+        cpu(rx.cpu_ns, d.rx_packets),
+        per_packet(w.busy, w.received),
+        cpu(w.cpu_ns, w.received)
+    );
 }

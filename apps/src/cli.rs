@@ -164,6 +164,46 @@ pub struct CaptureArgs {
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     pub no_promisc: bool,
 
+    /// Rotate -w FILE when it is larger than SIZE millions of bytes (tcpdump -C;
+    /// fractions allowed, or a k/m/g suffix for KiB/MiB/GiB). Files are FILE,
+    /// FILE1, FILE2... (FILE0... with -W).
+    #[arg(short = 'C', value_name = "SIZE", value_parser = parse_file_size)]
+    pub file_size: Option<u64>,
+
+    /// Rotate -w FILE every SECONDS (tcpdump -G); FILE may hold strftime
+    /// conversions (%Y %m %d %H %M %S %s ...), expanded in local time.
+    #[arg(short = 'G', value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_seconds: Option<u64>,
+
+    /// With -C: a ring of FILES files, reusing the oldest (tcpdump -W). With
+    /// -G alone: stop after FILES files.
+    #[arg(short = 'W', value_name = "FILES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub file_count: Option<u32>,
+
+    /// dumpcap's ring buffer: duration:N (seconds per file), interval:N (files
+    /// aligned to multiples of N seconds of the wall clock), filesize:KB
+    /// (1000 bytes), packets:N, files:N (keep the last N, deleting older ones).
+    /// Files are PREFIX_NNNNN_YYYYmmddHHMMSS.EXT. Repeat for several.
+    #[arg(short = 'b', long = "ring-buffer", value_name = "KEY:VALUE", value_parser = parse_ring_option)]
+    pub ring_buffer: Vec<RingOption>,
+
+    /// Print a line per second to stderr: packets/s, Mbit/s, drops by cause,
+    /// warning events, receive ring occupancy.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// After the NIC and the first output file are open, drop privileges to
+    /// USER (its uid, gid and groups); the first file is handed to USER too, and
+    /// later files are created as USER.
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Packets the receive thread may hand to the writer thread before the
+    /// writer has written them; beyond that, packets are dropped and counted
+    /// as "the writer fell behind".
+    #[arg(long, value_name = "PACKETS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
+    pub writer_buffer: u32,
+
     /// A tcpdump filter expression (libpcap syntax), in one argument or as
     /// several words; packets it rejects are counted and never written.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
@@ -177,6 +217,63 @@ pub enum FileFormat {
     Pcap,
     /// pcapng, with the interface's description and closing statistics.
     Pcapng,
+}
+
+/// One `-b KEY:VALUE` of dumpcap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingOption {
+    /// `duration:N`: a new file every N seconds after the last one was opened.
+    Duration(u64),
+    /// `interval:N`: a new file at every multiple of N seconds of the wall clock.
+    Interval(u64),
+    /// `filesize:KB`: a new file once this one holds KB x 1000 bytes.
+    FileSizeKb(u64),
+    /// `packets:N`: a new file every N packets.
+    Packets(u64),
+    /// `files:N`: keep only the last N files.
+    Files(u32),
+}
+
+fn parse_ring_option(s: &str) -> Result<RingOption, String> {
+    let (key, value) = s.split_once(':').ok_or_else(|| {
+        format!("`{s}`: expected KEY:VALUE (duration, interval, filesize, packets, files)")
+    })?;
+    let n: u64 = value
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{value}` is not a positive whole number"))?;
+    Ok(match key {
+        "duration" => RingOption::Duration(n),
+        "interval" => RingOption::Interval(n),
+        "filesize" => RingOption::FileSizeKb(n),
+        "packets" => RingOption::Packets(n),
+        "files" => RingOption::Files(u32::try_from(n).map_err(|_| format!("{n}: too many files"))?),
+        _ => {
+            return Err(format!(
+                "unknown ring buffer option `{key}` (duration, interval, filesize, packets, files)"
+            ))
+        }
+    })
+}
+
+/// tcpdump's `-C`: millions of bytes (a fraction allowed), or a number with a
+/// k/m/g suffix for KiB/MiB/GiB.
+fn parse_file_size(s: &str) -> Result<u64, String> {
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1024.0),
+        Some((i, 'm' | 'M')) => (&s[..i], 1024.0 * 1024.0),
+        Some((i, 'g' | 'G')) => (&s[..i], 1024.0 * 1024.0 * 1024.0),
+        _ => (s, 1e6),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * unit >= 1.0 && v * unit < 1e18 => {
+            Ok((v * unit) as u64)
+        }
+        _ => Err(format!(
+            "`{s}` is not a file size (millions of bytes, or with k/m/g)"
+        )),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {

@@ -30,6 +30,13 @@ pub enum CliError {
     Vfio(igbpoll_driver::vfio::VfioError),
     /// Discovery or binding through sysfs failed.
     Pci(igbpoll_driver::pci::PciError),
+    /// `-Z USER`: privileges could not be given up.
+    Privileges {
+        /// The user asked for.
+        user: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl fmt::Display for CliError {
@@ -47,6 +54,9 @@ impl fmt::Display for CliError {
             }
             CliError::Output { path, source } => write!(f, "cannot write {path}: {source}"),
             CliError::Usage(msg) => f.write_str(msg),
+            CliError::Privileges { user, reason } => {
+                write!(f, "cannot drop privileges to {user}: {reason}")
+            }
         }
     }
 }

@@ -343,6 +343,7 @@ fn pcapng_describes_the_interface_and_ends_with_the_summarys_counts() {
                 _ => None,
             }),
             summary_count(&stderr, " packets dropped by the driver")
+                + summary_count(&stderr, " packets dropped because the writer fell behind")
         );
         if have("capinfos") {
             let c = Command::new("capinfos").arg(&path).output().unwrap();

@@ -1,0 +1,276 @@
+//! What the receive thread, the writer thread and the `--stats` printer share:
+//! the writer's progress, a snapshot of the NIC's counters, and the
+//! hand-shakes between them.
+//!
+//! The receive thread owns the NIC, so it alone reads the hardware counters:
+//! once a second, and when the writer asks for fresh ones (to close a rotated
+//! pcapng file with its statistics block). It copies them into a
+//! [`Snapshot`] under a mutex held only for that copy; the poll loop never
+//! waits on anyone.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use igbpoll_ring::CachePadded;
+
+use super::Accounting;
+
+/// The NIC's and the pipeline's counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// When it was taken (ns since the Unix epoch).
+    pub at_ns: u64,
+    /// Start of the capture (ns since the Unix epoch).
+    pub start_ns: u64,
+    /// Drop accounting (its `captured` counts packets handed to the writer).
+    pub acc: Accounting,
+    /// Bytes the driver handed on (frames without FCS).
+    pub rx_bytes: u64,
+    /// Packets the driver handed on.
+    pub rx_packets: u64,
+    /// No-buffer events (RNBC).
+    pub rnbc: u64,
+    /// Runts (RUC).
+    pub ruc: u64,
+    /// Descriptors ready for the NIC.
+    pub ring_ready: usize,
+    /// Descriptors in the ring.
+    pub ring_size: usize,
+    /// Packets written to files so far.
+    pub written: u64,
+    /// True for the last snapshot, taken when the capture stopped.
+    pub last: bool,
+    /// The writer's request this snapshot answers.
+    pub(super) served: u64,
+}
+
+/// State shared by the capture's threads.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Packets the writer dropped itself because the return ring was full
+    /// (the receive thread counts them as given back).
+    dropped_by_writer: CachePadded<AtomicU64>,
+    /// Packets written to the output.
+    written: AtomicU64,
+    /// The writer is about to sleep and wants an unpark with the next batch.
+    pub writer_parked: AtomicBool,
+    /// The writer stopped (write error, or the file count of `-G … -W`):
+    /// the receive thread stops too.
+    pub writer_stopped: AtomicBool,
+    /// Bumped by the writer to ask for a fresh snapshot.
+    request: AtomicU64,
+    snapshot: Mutex<Snapshot>,
+    changed: Condvar,
+}
+
+/// Locks `m`, taking the data even if a thread panicked while holding it
+/// (a snapshot is plain numbers: never half-valid in a way that matters).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Live {
+    /// The writer wrote `n` more packets.
+    pub fn add_written(&self, n: u64) {
+        self.written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The writer dropped `n` packets itself instead of giving them back.
+    pub fn add_dropped_by_writer(&self, n: u64) {
+        self.dropped_by_writer.fetch_add(n, Ordering::Release);
+    }
+
+    /// Packets the writer dropped itself so far.
+    pub fn dropped_by_writer(&self) -> u64 {
+        self.dropped_by_writer.load(Ordering::Acquire)
+    }
+
+    /// Packets written so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// The request the receive thread has to answer, if the writer made one
+    /// since `served`.
+    #[inline]
+    pub fn pending_request(&self, served: u64) -> Option<u64> {
+        let r = self.request.load(Ordering::Relaxed);
+        (r != served).then_some(r)
+    }
+
+    /// Publishes `s` (answering request `served`) and wakes whoever waits.
+    pub fn publish(&self, mut s: Snapshot, served: u64) {
+        s.served = served;
+        s.written = self.written();
+        *lock(&self.snapshot) = s;
+        self.changed.notify_all();
+    }
+
+    /// The latest snapshot.
+    pub fn latest(&self) -> Snapshot {
+        *lock(&self.snapshot)
+    }
+
+    /// Asks the receive thread for fresh counters and waits for them at most
+    /// `timeout`; gives the latest snapshot either way.
+    pub fn fresh(&self, timeout: Duration) -> Snapshot {
+        let want = self.request.fetch_add(1, Ordering::Relaxed) + 1;
+        let guard = lock(&self.snapshot);
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |s| s.served < want && !s.last)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+
+    /// Waits at most `timeout` for a snapshot newer than `at_ns`.
+    pub fn wait_newer(&self, at_ns: u64, timeout: Duration) -> Snapshot {
+        let guard = lock(&self.snapshot);
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |s| s.at_ns <= at_ns && !s.last)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+}
+
+/// Nanoseconds of CPU time the calling thread has used, from
+/// `/proc/thread-self/schedstat` (or, without it, `stat`'s ticks).
+pub fn thread_cpu_ns() -> Option<u64> {
+    if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
+        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse().ok()) {
+            return Some(ns);
+        }
+    }
+    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name in parentheses: utime is the 12th, stime the 13th.
+    let rest = &s[s.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let ticks: u64 = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
+    Some(ticks * 10_000_000)
+}
+
+/// The `--stats` printer: one line per snapshot the receive thread
+/// publishes (once a second), until the last one.
+pub fn print_stats(live: &Live, err: &mut dyn Write) {
+    let mut prev = live.latest();
+    loop {
+        let s = live.wait_newer(prev.at_ns, Duration::from_secs(3));
+        if s.at_ns <= prev.at_ns {
+            if s.last {
+                return;
+            }
+            continue;
+        }
+        let _ = writeln!(err, "{}", stats_line(&prev, &s));
+        if s.last {
+            return;
+        }
+        prev = s;
+    }
+}
+
+/// One `--stats` line: rates since `prev`, totals at `s`.
+pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
+    // Before the first snapshot, rates run from the start of the capture.
+    let start = Snapshot {
+        at_ns: s.start_ns,
+        ..Snapshot::default()
+    };
+    let prev = if prev.at_ns == 0 { &start } else { prev };
+    let dt = (s.at_ns.saturating_sub(prev.at_ns)) as f64 / 1e9;
+    let (pps, mbps) = if dt > 0.0 {
+        (
+            s.rx_packets.saturating_sub(prev.rx_packets) as f64 / dt,
+            s.rx_bytes.saturating_sub(prev.rx_bytes) as f64 * 8.0 / dt / 1e6,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    let a = &s.acc;
+    format!(
+        "{:8.1} s: {:.0} pps, {:.1} Mbit/s, {} written; drops: NIC MPC {}, RQDPC {}, \
+         writer behind {}, driver {}; filtered out {}; warnings: RNBC {}, RUC {}; \
+         ring {}/{} ready",
+        s.at_ns.saturating_sub(s.start_ns) as f64 / 1e9,
+        pps,
+        mbps,
+        s.written,
+        a.nic_missed,
+        a.nic_queue_drops,
+        a.writer_behind,
+        a.driver_refused,
+        a.filtered,
+        s.rnbc,
+        s.ruc,
+        s.ring_ready,
+        s.ring_size
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stats_line_has_rates_and_causes() {
+        let a = Snapshot {
+            at_ns: 1_000_000_000,
+            start_ns: 0,
+            ..Snapshot::default()
+        };
+        let mut b = a;
+        b.at_ns = 2_000_000_000;
+        b.rx_packets = 1000;
+        b.rx_bytes = 125_000;
+        b.acc.writer_behind = 7;
+        b.ring_ready = 1000;
+        b.ring_size = 1024;
+        let l = stats_line(&a, &b);
+        assert!(l.contains("1000 pps"), "{l}");
+        assert!(l.contains("1.0 Mbit/s"), "{l}");
+        assert!(l.contains("writer behind 7"), "{l}");
+        assert!(l.contains("ring 1000/1024 ready"), "{l}");
+    }
+
+    #[test]
+    fn fresh_returns_after_the_answer_or_the_timeout() {
+        let live = Live::default();
+        let t = std::time::Instant::now();
+        let s = live.fresh(Duration::from_millis(20));
+        assert_eq!(s.at_ns, 0);
+        assert!(t.elapsed() >= Duration::from_millis(20));
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                let mut served = 0;
+                while served < 2 {
+                    if let Some(r) = live.pending_request(served) {
+                        let s = Snapshot {
+                            at_ns: 5,
+                            ..Snapshot::default()
+                        };
+                        live.publish(s, r);
+                        served = r;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            // The first request was answered by nobody; this one is.
+            let s = live.fresh(Duration::from_secs(10));
+            assert_eq!(s.at_ns, 5);
+        });
+    }
+
+    #[test]
+    fn thread_cpu_time_is_read() {
+        // The kernel updates it at scheduler ticks: spin until it moves.
+        let a = thread_cpu_ns().expect("proc");
+        let t = std::time::Instant::now();
+        while thread_cpu_ns().unwrap() == a {
+            assert!(t.elapsed() < Duration::from_secs(5), "CPU time never moved");
+            std::hint::spin_loop();
+        }
+    }
+}

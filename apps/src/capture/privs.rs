@@ -1,0 +1,34 @@
+//! `-Z USER`: giving up root once the NIC and the first file are open.
+
+use std::ffi::CString;
+use std::path::Path;
+
+use nix::unistd::{initgroups, setgid, setuid, User};
+
+use crate::error::CliError;
+
+/// Switches the process (all its threads) to `user`'s uid, gid and
+/// supplementary groups. `first_file`, when given, is handed to `user`
+/// first, so a ring of files (`-C … -W`) can reuse it later.
+///
+/// # Errors
+/// The user is unknown, or a system call refused (not root, for example).
+pub fn drop_to(user: &str, first_file: Option<&Path>) -> Result<(), CliError> {
+    let err = |reason: String| CliError::Privileges {
+        user: user.to_string(),
+        reason,
+    };
+    let u = User::from_name(user)
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err("no such user".into()))?;
+    if let Some(path) = first_file {
+        std::os::unix::fs::chown(path, Some(u.uid.as_raw()), Some(u.gid.as_raw()))
+            .map_err(|e| err(format!("cannot hand {} over: {e}", path.display())))?;
+    }
+    let name = CString::new(user).map_err(|e| err(e.to_string()))?;
+    initgroups(&name, u.gid).map_err(|e| err(format!("initgroups: {e}")))?;
+    setgid(u.gid).map_err(|e| err(format!("setgid: {e}")))?;
+    setuid(u.uid).map_err(|e| err(format!("setuid: {e}")))?;
+    log::info!("running as {user} (uid {}, gid {})", u.uid, u.gid);
+    Ok(())
+}

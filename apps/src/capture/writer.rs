@@ -1,0 +1,587 @@
+//! The writer thread: takes batches of packets from the receive thread through
+//! an SPSC ring and writes them (gathered writes straight from the packet
+//! buffers, record headers in their headroom), rotating files as asked.
+//!
+//! Batches from the ring are coalesced, so one `writev` carries up to 1024
+//! records however small the receive thread's batches were. When the ring is
+//! empty the writer spins briefly, then parks; the receive thread unparks it
+//! with the next batch (see [`Live::writer_parked`]).
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{fence, Ordering};
+use std::time::{Duration, Instant};
+
+use igbpoll_driver::mempool::HEADROOM;
+use igbpoll_driver::Packet;
+use igbpoll_ring::{Consumer, Full, PopError, Producer};
+
+use super::live::{thread_cpu_ns, Live, Snapshot};
+use super::rotate::{Next, Rotator};
+use crate::cli::FileFormat;
+use crate::device;
+use crate::error::CliError;
+use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
+use crate::pcapng_writer::{
+    EpbRecord, EpbTrailer, Interface, InterfaceStats, PcapngWriter, EPB_HEADER_LEN,
+};
+use crate::summary::write_summary;
+
+/// Printed lines are flushed at least this often, even without `-U`.
+const LINE_FLUSH_INTERVAL_NS: u64 = 100_000_000;
+/// Empty polls of the ring before the writer parks.
+const SPINS: u32 = 256;
+/// Longest park: time-based rotation and line flushing are checked this often
+/// while no packets come.
+const IDLE_WAKE: Duration = Duration::from_millis(10);
+/// Batches taken from the ring at once.
+const POP_MAX: usize = 64;
+/// How long a rotation waits for fresh NIC counters for the closing
+/// statistics block (the receive thread answers within one poll).
+const FRESH_STATS_WAIT: Duration = Duration::from_millis(100);
+
+/// Packets received together, and when.
+#[derive(Debug)]
+pub struct Batch {
+    /// Receive time of the batch (ns since the Unix epoch).
+    pub ts_ns: u64,
+    /// The packets, in order.
+    pub packets: Vec<Packet>,
+}
+
+/// Where captured packets go.
+pub enum Output {
+    /// tcpdump-style lines on stdout.
+    Lines {
+        /// Buffered stdout.
+        out: io::BufWriter<io::Stdout>,
+        /// The line being built (reused).
+        line: String,
+        /// Flush after every batch (`-U`), not only when the buffer fills or
+        /// [`LINE_FLUSH_INTERVAL_NS`] passed.
+        every_batch: bool,
+        /// When lines were last flushed.
+        last_flush_ns: u64,
+    },
+    /// A pcap file.
+    Pcap {
+        /// The writer.
+        w: PcapWriter<File>,
+        /// Its name.
+        path: String,
+    },
+    /// A pcapng file.
+    Pcapng {
+        /// The writer.
+        w: PcapngWriter<File>,
+        /// Its name.
+        path: String,
+        /// Trailers of the batch's blocks whose buffer had no tailroom for them
+        /// (reused from batch to batch).
+        spilled: Vec<EpbTrailer>,
+    },
+}
+
+/// What every output file is made with.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    /// pcap or pcapng.
+    pub format: FileFormat,
+    /// Snapshot length.
+    pub snaplen: u32,
+    /// Timestamp resolution.
+    pub resolution: Resolution,
+    /// The pcapng interface description.
+    pub interface: Interface,
+    /// A filter is applied (the statistics block then gives `filteraccept`).
+    pub has_filter: bool,
+}
+
+/// The statistics block for a file closed at `end_ns`, with the counters of `s`
+/// and `written` packets delivered to files so far.
+pub fn isb(s: &Snapshot, end_ns: u64, written: u64, has_filter: bool) -> InterfaceStats {
+    let a = &s.acc;
+    InterfaceStats {
+        start_ns: s.start_ns,
+        end_ns,
+        ifrecv: a.nic_received(),
+        ifdrop: a.nic_dropped(),
+        filteraccept: has_filter.then_some(a.accepted()),
+        osdrop: a.driver_refused + a.writer_behind,
+        usrdeliv: written,
+    }
+}
+
+impl Output {
+    /// Printed lines (`-U`: flushed after every batch).
+    pub fn lines(every_batch: bool) -> Output {
+        Output::Lines {
+            out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
+            line: String::with_capacity(256),
+            every_batch,
+            last_flush_ns: 0,
+        }
+    }
+
+    /// Opens `path` (`-`: a clone of stdout's descriptor, which bypasses Rust's
+    /// line-buffered stdout, so writes leave as one `writev` each).
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    pub fn create(path: &str) -> Result<File, CliError> {
+        let err = |source| CliError::Output {
+            path: path.to_string(),
+            source,
+        };
+        let fd: OwnedFd = if path == "-" {
+            io::stdout().as_fd().try_clone_to_owned().map_err(err)?
+        } else {
+            File::create(path).map_err(err)?.into()
+        };
+        Ok(File::from(fd))
+    }
+
+    /// A pcap or pcapng output on `file`, its header written.
+    ///
+    /// # Errors
+    /// Writing the header failed.
+    pub fn file(file: File, path: String, spec: &FileSpec) -> Result<Output, CliError> {
+        let err = |source| CliError::Output {
+            path: path.clone(),
+            source,
+        };
+        Ok(match spec.format {
+            FileFormat::Pcap => Output::Pcap {
+                w: PcapWriter::new(file, spec.snaplen, spec.resolution).map_err(err)?,
+                path,
+            },
+            FileFormat::Pcapng => Output::Pcapng {
+                w: PcapngWriter::new(file, &spec.interface, spec.snaplen, spec.resolution)
+                    .map_err(err)?,
+                path,
+                spilled: Vec::with_capacity(1024),
+            },
+        })
+    }
+
+    /// Bytes in the file so far.
+    fn bytes(&self) -> u64 {
+        match self {
+            Output::Lines { .. } => 0,
+            Output::Pcap { w, .. } => w.totals().bytes,
+            Output::Pcapng { w, .. } => w.totals().bytes,
+        }
+    }
+
+    /// Bytes the record of a `len`-byte frame takes in the file.
+    fn record_len(&self, len: usize) -> u64 {
+        match self {
+            Output::Lines { .. } => 0,
+            Output::Pcap { w, .. } => (RECORD_HEADER_LEN + len.min(w.snaplen() as usize)) as u64,
+            Output::Pcapng { w, .. } => {
+                let incl = len.min(w.snaplen() as usize);
+                (EPB_HEADER_LEN + incl + (incl.wrapping_neg() & 3) + 4) as u64
+            }
+        }
+    }
+
+    /// Writes `batch`, packet `i` received at `ts[i]`.
+    fn write(&mut self, ts: &[u64], batch: &mut [Packet]) -> Result<(), CliError> {
+        debug_assert_eq!(ts.len(), batch.len());
+        match self {
+            Output::Lines {
+                out,
+                line,
+                every_batch,
+                last_flush_ns,
+            } => {
+                let err = |source| CliError::Output {
+                    path: "stdout".into(),
+                    source,
+                };
+                for (p, &t) in batch.iter().zip(ts) {
+                    line.clear();
+                    // Writing into a String cannot fail.
+                    let _ = write_summary(line, t, p, p.len());
+                    line.push('\n');
+                    out.write_all(line.as_bytes()).map_err(err)?;
+                }
+                let now = ts.last().copied().unwrap_or(0);
+                if *every_batch || now.saturating_sub(*last_flush_ns) >= LINE_FLUSH_INTERVAL_NS {
+                    *last_flush_ns = now;
+                    out.flush().map_err(err)?;
+                }
+                Ok(())
+            }
+            Output::Pcap { w, path } => {
+                // Each record header goes into the packet's headroom, right before
+                // the frame, so header and frame leave in one iovec, uncopied.
+                let mut kept = Vec::with_capacity(batch.len());
+                for (p, &t) in batch.iter_mut().zip(ts) {
+                    let (header, incl) = w.record_header(t, p.len());
+                    match p.push_front(RECORD_HEADER_LEN) {
+                        Ok(room) => room.copy_from_slice(&header),
+                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
+                    }
+                    kept.push(RECORD_HEADER_LEN + incl);
+                }
+                let records: Vec<&[u8]> = batch.iter().zip(&kept).map(|(p, &n)| &p[..n]).collect();
+                w.write_records(&records)
+                    .map_err(|source| CliError::Output {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+            Output::Pcapng { w, path, spilled } => {
+                // The EPB header goes into the headroom and, when the buffer has
+                // room after the kept bytes, the trailer right after them: one
+                // iovec per block. Otherwise the trailer is a second, small one.
+                spilled.clear();
+                let mut layout: Vec<(usize, Option<usize>)> = Vec::with_capacity(batch.len());
+                for (p, &t) in batch.iter_mut().zip(ts) {
+                    let (header, trailer, incl) = w.epb(t, p.len());
+                    match p.push_front(EPB_HEADER_LEN) {
+                        Ok(room) => room.copy_from_slice(&header),
+                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
+                    }
+                    let body = EPB_HEADER_LEN + incl;
+                    let tb = trailer.as_bytes();
+                    if p.set_len(body + tb.len()).is_ok() {
+                        p[body..].copy_from_slice(tb);
+                        layout.push((body + tb.len(), None));
+                    } else {
+                        layout.push((body, Some(spilled.len())));
+                        spilled.push(trailer);
+                    }
+                }
+                let records: Vec<EpbRecord<'_>> = batch
+                    .iter()
+                    .zip(&layout)
+                    .map(|(p, &(n, t))| EpbRecord {
+                        block: &p[..n],
+                        trailer: t.map_or(&[][..], |i| spilled[i].as_bytes()),
+                    })
+                    .collect();
+                w.write_records(&records)
+                    .map_err(|source| CliError::Output {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    /// Flushes printed lines if due (`now_ns`).
+    fn tick(&mut self, now_ns: u64) -> Result<(), CliError> {
+        if let Output::Lines {
+            out, last_flush_ns, ..
+        } = self
+        {
+            if now_ns.saturating_sub(*last_flush_ns) >= LINE_FLUSH_INTERVAL_NS {
+                *last_flush_ns = now_ns;
+                out.flush().map_err(|source| CliError::Output {
+                    path: "stdout".into(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes printed lines; ends a pcapng file with its statistics block.
+    ///
+    /// # Errors
+    /// The last write failed.
+    pub fn finish(self, stats: &InterfaceStats) -> Result<(), CliError> {
+        match self {
+            Output::Lines { mut out, .. } => out.flush().map_err(|source| CliError::Output {
+                path: "stdout".into(),
+                source,
+            }),
+            Output::Pcap { w, .. } => {
+                drop(w.finish());
+                Ok(())
+            }
+            Output::Pcapng { w, path, .. } => match w.finish(stats) {
+                Ok(_) => Ok(()),
+                Err(source) => Err(CliError::Output { path, source }),
+            },
+        }
+    }
+}
+
+/// The output and, with rotation, what comes after the current file.
+pub struct Sink {
+    out: Option<Output>,
+    spec: Option<FileSpec>,
+    rotator: Option<Rotator>,
+    /// Packets in the current file.
+    file_packets: u64,
+    /// Packets written, all files together.
+    written: u64,
+    /// Files opened.
+    files: u64,
+}
+
+impl Sink {
+    /// A sink writing to `out`; `spec` and `rotator` are needed for rotation.
+    pub fn new(out: Output, spec: Option<FileSpec>, rotator: Option<Rotator>) -> Sink {
+        Sink {
+            out: Some(out),
+            spec,
+            rotator,
+            file_packets: 0,
+            written: 0,
+            files: 1,
+        }
+    }
+
+    /// Writes the packets (packet `i` received at `ts[i]`), switching files
+    /// before a packet that would go into a full or expired one. `Ok(false)`:
+    /// the file count is reached and the capture ends (packets from there on
+    /// are not written).
+    fn write(&mut self, ts: &[u64], pkts: &mut [Packet], live: &Live) -> Result<bool, CliError> {
+        let Some(out) = self.out.as_mut() else {
+            return Ok(false);
+        };
+        let Some(rot) = &self.rotator else {
+            out.write(ts, pkts)?;
+            self.written += pkts.len() as u64;
+            return Ok(true);
+        };
+        let mut start = 0;
+        let mut bytes = out.bytes();
+        let mut packets = self.file_packets;
+        let mut deadline = rot.deadline_ns().unwrap_or(u64::MAX);
+        for i in 0..pkts.len() {
+            let rot = self.rotator.as_ref().expect("rotating");
+            if ts[i] >= deadline || rot.full(bytes, packets) {
+                self.write_part(ts, pkts, start, i)?;
+                start = i;
+                if !self.rotate(ts[i], live)? {
+                    return Ok(false);
+                }
+                let out = self.out.as_ref().expect("a file after rotation");
+                bytes = out.bytes();
+                packets = 0;
+                deadline = self
+                    .rotator
+                    .as_ref()
+                    .and_then(Rotator::deadline_ns)
+                    .unwrap_or(u64::MAX);
+            }
+            let out = self.out.as_ref().expect("a file");
+            bytes += out.record_len(pkts[i].len());
+            packets += 1;
+        }
+        self.write_part(ts, pkts, start, pkts.len())?;
+        Ok(true)
+    }
+
+    fn write_part(
+        &mut self,
+        ts: &[u64],
+        pkts: &mut [Packet],
+        from: usize,
+        to: usize,
+    ) -> Result<(), CliError> {
+        if to > from {
+            let out = self.out.as_mut().expect("a file");
+            out.write(&ts[from..to], &mut pkts[from..to])?;
+            self.written += (to - from) as u64;
+            self.file_packets += (to - from) as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes the current file (with fresh counters in a pcapng statistics
+    /// block) and opens the next; `Ok(false)` when there is no next.
+    fn rotate(&mut self, now_ns: u64, live: &Live) -> Result<bool, CliError> {
+        let (Some(rot), Some(spec)) = (self.rotator.as_mut(), self.spec.as_ref()) else {
+            return Ok(true);
+        };
+        let next = rot.next(now_ns).map_err(CliError::Usage)?;
+        if let Some(out) = self.out.take() {
+            let s = if spec.format == FileFormat::Pcapng {
+                live.fresh(FRESH_STATS_WAIT)
+            } else {
+                live.latest()
+            };
+            out.finish(&isb(&s, device::now_ns(), self.written, spec.has_filter))?;
+        }
+        match next {
+            Next::Stop => Ok(false),
+            Next::Open { path, delete } => {
+                let name = path.display().to_string();
+                let file = Output::create(&name)?;
+                self.out = Some(Output::file(file, name, spec)?);
+                self.file_packets = 0;
+                self.files += 1;
+                if let Some(old) = delete {
+                    remove_old(&old);
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Switches files on time and flushes lines while no packets come.
+    fn tick(&mut self, now_ns: u64, live: &Live) -> Result<bool, CliError> {
+        if let Some(out) = self.out.as_mut() {
+            out.tick(now_ns)?;
+        }
+        match self.rotator.as_ref().and_then(Rotator::deadline_ns) {
+            Some(d) if now_ns >= d && self.out.is_some() => self.rotate(now_ns, live),
+            _ => Ok(true),
+        }
+    }
+
+    /// Ends the last file with the final counters.
+    fn finish(&mut self, last: &Snapshot) -> Result<(), CliError> {
+        let has_filter = self.spec.as_ref().is_some_and(|s| s.has_filter);
+        match self.out.take() {
+            Some(out) => out.finish(&isb(last, last.at_ns, self.written, has_filter)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn remove_old(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            log::warn!("cannot delete {} (files:N): {e}", path.display());
+        }
+    }
+}
+
+/// What the writer thread did.
+#[derive(Debug, Default)]
+pub struct WriterReport {
+    /// Packets taken from the ring.
+    pub received: u64,
+    /// Packets written (all files).
+    pub written: u64,
+    /// Files opened.
+    pub files: u64,
+    /// The file count of `-G … -W` ended the capture.
+    pub file_limit: bool,
+    /// The write error that stopped the writer.
+    pub error: Option<CliError>,
+    /// Time spent writing batches (and returning their buffers).
+    pub busy: Duration,
+    /// CPU time of the writer thread.
+    pub cpu_ns: Option<u64>,
+}
+
+/// The writer thread's body: runs until the receive thread drops its end of
+/// `ring` and everything in it is written; then ends the last file with the
+/// final counters (the receive thread publishes them before it lets go).
+pub fn run(
+    mut sink: Sink,
+    mut ring: Consumer<Batch>,
+    mut free: Producer<Vec<Packet>>,
+    live: &Live,
+) -> WriterReport {
+    let cpu0 = thread_cpu_ns();
+    let mut r = WriterReport::default();
+    let mut popped: Vec<Batch> = Vec::with_capacity(POP_MAX);
+    let mut pkts: Vec<Packet> = Vec::with_capacity(4096);
+    let mut stamps: Vec<u64> = Vec::with_capacity(4096);
+    let mut spare: Vec<Vec<Packet>> = Vec::with_capacity(POP_MAX);
+    let mut idle = 0u32;
+    let mut writing = true;
+    loop {
+        if ring.pop_batch(&mut popped, POP_MAX) == 0 {
+            match ring.try_pop() {
+                Ok(b) => popped.push(b),
+                Err(PopError::Closed) => break,
+                Err(PopError::Empty) => {
+                    idle += 1;
+                    if idle < SPINS {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    // Say we sleep, then look once more: the receive thread
+                    // pushes, then checks the flag (both behind SeqCst fences),
+                    // so one of us sees the other.
+                    live.writer_parked.store(true, Ordering::Relaxed);
+                    fence(Ordering::SeqCst);
+                    if ring.is_empty() {
+                        std::thread::park_timeout(IDLE_WAKE);
+                    }
+                    live.writer_parked.store(false, Ordering::Relaxed);
+                    if writing {
+                        match sink.tick(device::now_ns(), live) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                writing = false;
+                                r.file_limit = true;
+                                live.writer_stopped.store(true, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                writing = false;
+                                r.error = Some(e);
+                                live.writer_stopped.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        idle = 0;
+        let t0 = Instant::now();
+        for mut b in popped.drain(..) {
+            stamps.extend(std::iter::repeat_n(b.ts_ns, b.packets.len()));
+            pkts.append(&mut b.packets);
+            spare.push(b.packets);
+        }
+        let n = pkts.len() as u64;
+        let before = sink.written;
+        if writing {
+            let res = sink.write(&stamps, &mut pkts, live);
+            if !matches!(res, Ok(true)) {
+                writing = false;
+                live.writer_stopped.store(true, Ordering::Relaxed);
+                match res {
+                    Err(e) => r.error = Some(e),
+                    _ => r.file_limit = true,
+                }
+            }
+        }
+        // The written packets go back to the receive thread, which drops
+        // them into the pool on its own core, where the pool's free queue is
+        // hot (dropping them here made every buffer's return a cache-line
+        // transfer between the cores). Vectors that do not fit in the return
+        // ring are dropped here, packets and all.
+        stamps.clear();
+        r.received += n;
+        live.add_written(sink.written - before);
+        if let Some(empty) = spare.pop() {
+            let full = std::mem::replace(&mut pkts, empty);
+            if let Err(Full(mut v)) = free.push(full) {
+                live.add_dropped_by_writer(v.len() as u64);
+                v.clear();
+            }
+        }
+        for v in spare.drain(..) {
+            let _ = free.push(v);
+        }
+        if !pkts.is_empty() {
+            live.add_dropped_by_writer(pkts.len() as u64);
+            pkts.clear();
+        }
+        r.busy += t0.elapsed();
+    }
+    if writing {
+        if let Err(e) = sink.finish(&live.latest()) {
+            r.error = Some(e);
+        }
+    }
+    r.written = sink.written;
+    r.files = sink.files;
+    r.cpu_ns = cpu0.and_then(|a| thread_cpu_ns().map(|b| b.saturating_sub(a)));
+    r
+}
