@@ -376,7 +376,11 @@ fn receive<B: Backend>(
             }
             returned += take_back(&mut from_writer, &mut spare);
             idle = idle.wrapping_add(1);
-            if idle.is_multiple_of(256) {
+            // With packets waiting for the writer, give up the core sooner:
+            // on a machine with fewer cores than threads the writer may be
+            // waiting for this one.
+            let every = if c.handed > returned { 16 } else { 256 };
+            if idle.is_multiple_of(every) {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
