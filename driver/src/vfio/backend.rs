@@ -146,7 +146,7 @@ impl Backend for VfioBackend {
     }
 
     fn alloc_dma(&self, size: usize) -> Result<DmaMemory, DmaError> {
-        super::dma::alloc(self.container(), size)
+        super::dma::alloc(self.container(), Some(self.device.group().clone()), size)
     }
 
     fn name(&self) -> String {

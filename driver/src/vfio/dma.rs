@@ -12,6 +12,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::container::{IommuMode, VfioContainer};
+use super::group::VfioGroup;
 use super::ioctl;
 use crate::dma::DmaMemory;
 use crate::error::DmaError;
@@ -56,6 +57,12 @@ struct HugeMapping {
     /// Whether VFIO_IOMMU_MAP_DMA was done and must be undone.
     iommu_mapped: bool,
     container: Arc<VfioContainer>,
+    /// Keeps the device's group attached to the container until the unmap: when
+    /// its last group leaves, a container loses its IOMMU and VFIO_IOMMU_UNMAP_DMA
+    /// fails with EINVAL (the kernel tears the mappings down itself then, but this
+    /// process would have to leak the pages rather than free pages it cannot prove
+    /// unmapped). Dropped after `drop` has run.
+    _group: Option<Arc<VfioGroup>>,
 }
 
 impl Drop for HugeMapping {
@@ -116,7 +123,11 @@ fn mmap_hugepages(len: usize) -> Result<*mut libc::c_void, DmaError> {
 
 /// Allocates `size` bytes (rounded up to whole hugepages) of zeroed DMA memory
 /// that the container's devices can reach.
-pub(crate) fn alloc(container: &Arc<VfioContainer>, size: usize) -> Result<DmaMemory, DmaError> {
+pub(crate) fn alloc(
+    container: &Arc<VfioContainer>,
+    group: Option<Arc<VfioGroup>>,
+    size: usize,
+) -> Result<DmaMemory, DmaError> {
     let len = round_to_hugepages(size).ok_or(DmaError::Exhausted {
         requested: size,
         available: 0,
@@ -129,6 +140,7 @@ pub(crate) fn alloc(container: &Arc<VfioContainer>, size: usize) -> Result<DmaMe
         iova: 0,
         iommu_mapped: false,
         container: container.clone(),
+        _group: group,
     };
     match container.mode() {
         IommuMode::Type1 => {
