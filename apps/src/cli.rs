@@ -312,6 +312,10 @@ pub struct SendArgs {
     #[arg(long, value_name = "FILE")]
     pub sim_tx_dump: Option<PathBuf>,
 
+    /// Send at most PPS frames per second (default: as fast as the NIC takes them).
+    #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
+
     /// Transmit descriptors in the ring (power of two, 8..=4096).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub ring: usize,

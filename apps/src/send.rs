@@ -91,8 +91,17 @@ fn send_on<B: Backend>(
     let mut scratch = Vec::with_capacity(2048);
     let mut made = 0u64;
     let started = Instant::now();
+    // With --rate, frame k is due at start + k/rate; a batch never holds more than
+    // about a millisecond's worth, so the pacing stays smooth.
+    let per_batch = args.rate.map_or(64, |r| (r / 1000).clamp(1, 64) as usize);
     while (made < total || !pending.is_empty()) && !stop.load(Ordering::Relaxed) {
-        while made < total && pending.len() < 64 {
+        if let Some(rate) = args.rate {
+            let due = started + Duration::from_secs_f64(made as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        while made < total && pending.len() < per_batch {
             let data: &[u8] = match frames {
                 Some(f) => &f[(made % f.len() as u64) as usize],
                 None => {

@@ -140,7 +140,7 @@ for nic in igb e1000; do
   T "file-begin $nic"; base64 /tmp/$nic.pcap; T "file-end $nic"
   igbpoll --pci $bdf stats; T "rc stats-$nic $?"
   T "send-start $nic"
-  igbpoll --pci $bdf send --pcap /frames.pcap; T "rc send-$nic $?"
+  igbpoll --pci $bdf send --pcap /frames.pcap --rate 2000; T "rc send-$nic $?"
   sleep 1; T "send-end $nic"
 done
 exit 0
