@@ -402,6 +402,23 @@ fn receive<B: Backend>(
         if in_flight(returned) + k > budget {
             returned += take_back(&mut from_writer, &mut spare);
         }
+        // A flow-controlled wire waits for the NIC, so the capture may wait for
+        // the writer: nothing is lost, the sender is held back instead.
+        let mut waited = 0u32;
+        while dev.flow_controlled
+            && in_flight(returned) + k > budget
+            && !stop.load(Ordering::Relaxed)
+            && !live.writer_stopped.load(Ordering::Relaxed)
+        {
+            writer.unpark();
+            waited = waited.wrapping_add(1);
+            if waited.is_multiple_of(16) {
+                std::thread::sleep(Duration::from_micros(20));
+            } else {
+                std::thread::yield_now();
+            }
+            returned += take_back(&mut from_writer, &mut spare);
+        }
         if in_flight(returned) + k > budget {
             // The writer fell behind: drop here rather than wait.
             c.writer_behind += k;

@@ -20,6 +20,11 @@ pub struct AnyDevice<B: Backend> {
     pub sim: Option<Sim>,
     /// True when a finite source (a replay file) feeds the simulated wire.
     pub finite_source: bool,
+    /// True when the wire waits for the NIC: a simulated source without
+    /// `--sim-rate` behaves like a sender honouring PAUSE frames. Then nothing
+    /// needs to be lost anywhere, and the capture waits for a slow writer instead
+    /// of dropping (a real wire does not wait: there the capture drops and counts).
+    pub flow_controlled: bool,
 }
 
 impl<B: Backend> AnyDevice<B> {
@@ -72,6 +77,7 @@ pub fn open_any(
             nic,
             sim: None,
             finite_source: false,
+            flow_controlled: false,
         }));
     }
     Ok(Opened::Sim(open_sim(args, config, traffic)?))
@@ -100,7 +106,8 @@ fn open_sim(
     let wants_source =
         args.sim_replay.is_some() || args.sim_size.is_some() || args.sim_rate.is_some();
     let mut finite_source = false;
-    if matches!(traffic, Traffic::Always) || wants_source {
+    let has_source = matches!(traffic, Traffic::Always) || wants_source;
+    if has_source {
         let source: Box<dyn FrameSource> = if let Some(path) = &args.sim_replay {
             finite_source = true;
             let replay = Replay::open(path).map_err(|e| CliError::Input {
@@ -123,10 +130,12 @@ fn open_sim(
     }
     sim.start();
     let nic = Nic::open(sim.backend(), config)?;
+    let flow_controlled = has_source && args.sim_rate.is_none();
     Ok(AnyDevice {
         nic,
         sim: Some(sim),
         finite_source,
+        flow_controlled,
     })
 }
 
