@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# igbpoll vs tcpdump, side by side on this machine (issue 4, "Benchmarks"). Run as root.
+#
+#   scripts/bench-vs-tcpdump.sh [SECONDS]      # default 5
+#
+# A. Kernel path: two network namespaces joined by a veth pair (this script's own;
+#    traffic never leaves them; removed on exit). tcpreplay --topspeed --loop=0 sends
+#    60-byte frames into one end (pinned to CPU 0, where the veth's receive softirq
+#    then also runs); `tcpdump -w /dev/shm -B 8192` captures on the other end (pinned
+#    to CPU 1). CPU per captured packet = machine busy time from /proc/stat (user +
+#    nice + system + irq + softirq, both cores) over the window, minus the sender's
+#    utime+stime, over packets captured ("A", the issue's definition), and with the
+#    softirq ticks that the kernel charged to the sender's stime added back ("B":
+#    without CONFIG_IRQ_TIME_ACCOUNTING a tick that lands in softirq is counted in
+#    the current task's stime, and veth receive runs in the sender's own context).
+# B. igbpoll --sim igb --sim-size 60 capture --duration SECONDS -w /dev/shm/...:
+#    RX + writer CPU per packet from its summary (the simulator thread, which plays
+#    the NIC, excluded); also machine busy time over the run for comparison.
+# C. Filter cost: --sim-replay of a 1,000,000-frame pcap (1 in 10 to UDP port
+#    4001), without a filter and with `udp port 4001`, RX + writer CPU per packet
+#    the NIC delivered.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-5}
+REPLAY_FRAMES=${REPLAY_FRAMES:-1000000}
+[ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
+for t in tcpdump tcpreplay ip taskset python3; do
+  command -v $t >/dev/null || { echo "missing $t (apt-get install -y tcpdump tcpreplay)" >&2; exit 1; }
+done
+HZ=$(getconf CLK_TCK)
+NS_TX=igbb-tx-$$ NS_RX=igbb-rx-$$
+W=$(mktemp -d /dev/shm/igbb.XXXXXX)
+cleanup() {
+  set +e
+  for p in ${TR_PID:-} ${TD_PID:-}; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  ip netns del "$NS_TX" 2>/dev/null; ip netns del "$NS_RX" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+# busy / softirq jiffies: "cpu" line, or "cpuN"
+busy() { awk -v c="${1:-cpu}" '$1==c {print $2+$3+$4+$7+$8}' /proc/stat; }
+sirq() { awk -v c="${1:-cpu}" '$1==c {print $8}' /proc/stat; }
+# utime+stime and stime of a process (jiffies); fields after the ")" of comm
+pcpu() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }
+pst()  { sed 's/.*) //' "/proc/$1/stat" | awk '{print $13}'; }
+ksirqd() { local p; p=$(pgrep -x ksoftirqd/0 || true); [ -n "$p" ] && pst "$p" || echo 0; }
+sndrops() { local s=0 _a d _r; while read -r _a d _r; do s=$((s + 16#$d)); done </proc/net/softnet_stat; echo $s; }
+perpkt() { awk -v j="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n>0) printf "%.0f", j*1e9/hz/n; else print "?" }'; }
+
+cargo build -q --release -p igbpoll
+BIN=target/release/igbpoll
+python3 scripts/bench/mkpcap.py "$W/tx.pcap" 1000 1
+
+echo "== A. kernel path: tcpreplay -> veth -> tcpdump -w, ${DUR} s"
+ip netns add "$NS_TX"; ip netns add "$NS_RX"
+ip link add vtx netns "$NS_TX" type veth peer name vrx netns "$NS_RX"
+ip -n "$NS_TX" link set vtx up; ip -n "$NS_RX" link set vrx up
+ip -n "$NS_TX" link set lo up;  ip -n "$NS_RX" link set lo up
+sleep 0.5
+ip netns exec "$NS_RX" taskset -c 1 tcpdump -i vrx -n -w /dev/shm/t.pcap -B 8192 2>"$W/td.err" &
+TD_PID=$!
+for _ in $(seq 50); do grep -q listening "$W/td.err" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+sd0=$(sndrops)
+b0=$(busy); s00=$(sirq cpu0); k0=$(ksirqd); t0=$(date +%s.%N)
+ip netns exec "$NS_TX" taskset -c 0 tcpreplay -i vtx --topspeed --loop=0 -K -q "$W/tx.pcap" >"$W/tr.out" 2>&1 &
+TR_PID=$!
+# ip netns exec and taskset exec in place, so $! is tcpreplay's own pid
+sleep "$DUR"
+trc=$(pcpu $TR_PID); trs=$(pst $TR_PID); tdc=$(pcpu $TD_PID)
+b1=$(busy); s01=$(sirq cpu0); k1=$(ksirqd); t1=$(date +%s.%N)
+kill -INT $TR_PID; wait $TR_PID 2>/dev/null || true; TR_PID=
+sleep 0.3
+tdc2=$(pcpu $TD_PID)
+kill -INT $TD_PID; wait $TD_PID 2>/dev/null || true; TD_PID=
+sd1=$(sndrops)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+sent=$(sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' "$W/tr.out" | head -1)
+cap=$(sed -n 's/^\([0-9]*\) packets captured/\1/p' "$W/td.err")
+rbf=$(sed -n 's/^\([0-9]*\) packets received by filter/\1/p' "$W/td.err")
+kdrop=$(sed -n 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$W/td.err")
+infile=$(tcpdump -nr /dev/shm/t.pcap 2>/dev/null | wc -l)
+rm -f /dev/shm/t.pcap
+tot=$((b1 - b0)); s0=$((s01 - s00)); kd=$((k1 - k0))
+# softirq ticks on CPU 0 not run by ksoftirqd/0: charged to the sender (at most its stime)
+sirq_in_tx=$((s0 - kd)); [ $sirq_in_tx -lt 0 ] && sirq_in_tx=0; [ $sirq_in_tx -gt $trs ] && sirq_in_tx=$trs
+kA=$((tot - trc)); kB=$((kA + sirq_in_tx))
+echo "$(cat "$W/tr.out" | grep -E 'Actual|Rated' | sed 's/^ */  tcpreplay: /')"
+sed 's/^/  tcpdump: /' "$W/td.err" | grep -E 'captured|received|dropped'
+echo "  window ${secs} s; machine busy ${tot} jiffies (HZ=$HZ), sender ${trc} (stime ${trs}), tcpdump ${tdc} (${tdc2} incl. drain), CPU0 softirq ${s0} (ksoftirqd/0 ${kd})"
+echo "  backlog drops (softnet_stat) $((sd1 - sd0)); lost between sender and tap: $(( ${sent:-0} - ${rbf:-0} )); packets in file ${infile}"
+lost=$(( ${sent:-0} - ${rbf:-0} )); [ $lost -lt 0 ] && lost=0  # tcpreplay's count is taken a little early
+TD_PPS=$(awk -v n="$cap" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
+TD_A=$(perpkt $kA "$cap"); TD_B=$(perpkt $kB "$cap"); TD_OWN=$(perpkt "$tdc2" "$cap"); TD_TOT=$(perpkt $tot "$cap")
+
+echo
+echo "== B. igbpoll --sim igb --sim-size 60 capture --duration $DUR -w /dev/shm/i.pcap"
+b0=$(busy)
+$BIN --sim igb --sim-size 60 capture --duration "$DUR" -w /dev/shm/i.pcap 2>"$W/ig.err"
+b1=$(busy)
+rm -f /dev/shm/i.pcap
+grep -E 'captured|dropped because|packets/s|per packet' "$W/ig.err" | sed 's/^/  /'
+parse() { # -> captured nic_packets rx_ns writer_ns pps
+  local f=$1
+  local capd nic rx wr pps
+  capd=$(sed -n 's/^\([0-9]*\) packets captured/\1/p' "$f")
+  nic=$(sed -n 's/^\([0-9]*\) packets received by the NIC.*/\1/p' "$f")
+  rx=$(sed -n 's/.*receive thread [0-9.]* ns busy, \([0-9.?]*\) ns CPU.*/\1/p' "$f")
+  wr=$(sed -n 's/.*writer thread [0-9.]* ns busy, \([0-9.?]*\) ns CPU$/\1/p' "$f")
+  pps=$(sed -n 's/.* s, \([0-9]*\) packets\/s.*/\1/p' "$f")
+  echo "$capd $nic $rx $wr $pps"
+}
+read -r IG_CAP IG_NIC IG_RX IG_WR IG_PPS < <(parse "$W/ig.err")
+IG_DROP=$(( $(sed -n 's/^\([0-9]*\) packets dropped by the NIC.*/\1/p' "$W/ig.err") + $(sed -n 's/^\([0-9]*\) packets dropped because the writer.*/\1/p' "$W/ig.err") ))
+IG_SUM=$(awk -v a="$IG_RX" -v b="$IG_WR" 'BEGIN{printf "%.1f", a+b}')
+IG_TOT=$(perpkt $((b1 - b0)) "$IG_CAP")
+
+echo
+echo "== C. filter cost: --sim-replay of $REPLAY_FRAMES frames, 1 in 10 to udp port 4001"
+python3 scripts/bench/mkpcap.py "$W/mix.pcap" "$REPLAY_FRAMES" 10
+declare -A FC
+for mode in none filter; do
+  if [ $mode = none ]; then expr=(); else expr=("udp port 4001"); fi
+  $BIN --sim igb --sim-replay "$W/mix.pcap" capture -w /dev/shm/i.pcap "${expr[@]}" 2>"$W/f.err"
+  rm -f /dev/shm/i.pcap
+  read -r c n rx wr pps < <(parse "$W/f.err")
+  # RX CPU is per packet from the NIC; writer CPU per written packet -> per NIC packet
+  FC[$mode]=$(awk -v c="$c" -v n="$n" -v rx="$rx" -v wr="$wr" \
+    'BEGIN{printf "%d %d %.1f %.1f %.1f", c, n, rx, wr*c/n, rx+wr*c/n}')
+  echo "  $mode: $(grep -E 'filtered out' "$W/f.err"); $(grep 'per packet' "$W/f.err")"
+done
+
+echo
+echo "== Summary (60-byte frames, ${DUR} s, this $(nproc)-core machine)"
+printf '%-44s %12s %10s %14s %14s %14s\n' "" "captured/s" "drops" "CPU ns/pkt" "own ns/pkt" "machine ns/pkt"
+printf '%-44s %12s %10s %14s %14s %14s\n' "tcpdump -w, veth, tcpreplay sender" "$TD_PPS" "${kdrop:-?}+$lost" "$TD_A (B: $TD_B)" "$TD_OWN" "$TD_TOT"
+printf '%-44s %12s %10s %14s %14s %14s\n' "igbpoll --sim igb capture -w (RX + writer)" "$IG_PPS" "$IG_DROP" "$IG_SUM" "$IG_SUM" "$IG_TOT"
+echo "  tcpdump drops = dropped by kernel (tcpdump) + sent but never reached the tap; igbpoll drops = dropped by the NIC + writer fell behind"
+echo "  tcpdump CPU = machine busy - sender (A: issue's definition; B: + softirq charged to the sender); own = tcpdump utime+stime"
+echo "  machine = all busy CPU of both cores per captured packet (includes the sender / the simulator)"
+awk -v a="$TD_A" -v b="$TD_B" -v i="$IG_SUM" 'BEGIN{
+  printf "ratio igbpoll / kernel path, CPU per captured packet: A 1/%.1f, B 1/%.1f (target <= 1/10)\n", a/i, b/i }'
+read -r c0 n0 rx0 wr0 t0 <<<"${FC[none]}"; read -r c1 n1 rx1 wr1 t1 <<<"${FC[filter]}"
+printf 'filter cost (igbpoll, per packet from the NIC, RX + writer): no filter %s ns (%s + %s), udp port 4001 rejecting 90%%: %s ns (%s + %s)\n' \
+  "$t0" "$rx0" "$wr0" "$t1" "$rx1" "$wr1"
