@@ -10,6 +10,7 @@
 //! second ring, so the steady state allocates nothing.
 
 mod live;
+mod multi;
 mod privs;
 pub mod rotate;
 mod writer;
@@ -173,7 +174,29 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
     let mut rotator = Policy::from_args(args)?.map(Rotator::new);
+    if args.per_queue {
+        if args.write.as_deref().is_none_or(|w| w == "-") {
+            return Err(CliError::Usage(
+                "--per-queue needs -w FILE (one file per queue: FILE.qN.EXT)".into(),
+            ));
+        }
+        if rotator.is_some() {
+            return Err(CliError::Usage(
+                "--per-queue does not rotate files yet (-C, -G, -W, -b)".into(),
+            ));
+        }
+    }
+    if let Some(c) = &args.cores {
+        multi::check_cores(&c.0)?;
+    }
+    // A flow-controlled simulated wire (no --sim-rate) waits for the capture:
+    // full queues then hold frames in the FIFO instead of dropping them, so
+    // a replay is captured whole on any number of queues.
+    let flow_controlled_sim =
+        dev_args.pci.is_none() && dev_args.sim.is_some() && dev_args.sim_rate.is_none();
     let config = NicConfig {
+        rx_queues: args.queues,
+        multi_queue_drop_en: !flow_controlled_sim,
         rx_ring_size: args.ring,
         promiscuous: !args.no_promisc,
         // The ring, the packets waiting for the writer, and one batch in hand.
@@ -185,7 +208,12 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     };
     let stop = device::stop_flag();
     // The output is created before the NIC is opened, so a bad path fails fast.
+    let per_queue_files = match &args.write {
+        Some(path) if args.per_queue => multi::create_per_queue(path, args.queues)?,
+        _ => Vec::new(),
+    };
     let file = match &args.write {
+        Some(_) if args.per_queue => None,
         Some(path) => {
             let name = match rotator.as_mut() {
                 Some(r) => r
@@ -200,7 +228,7 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         None => None,
     };
     let opened = device::open_any(dev_args, &config, Traffic::Always)?;
-    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, rotator, &stop))
+    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, &stop))
 }
 
 /// The capture on an opened device; generic over the backend so register
@@ -210,9 +238,13 @@ fn capture_on<B: Backend>(
     args: &CaptureArgs,
     filter: Option<Filter>,
     file: Option<(std::fs::File, String)>,
+    per_queue_files: Vec<(std::fs::File, String)>,
     rotator: Option<Rotator>,
     stop: &AtomicBool,
-) -> Result<(), CliError> {
+) -> Result<(), CliError>
+where
+    igbpoll_driver::RxQueue<B>: Send,
+{
     let link = dev.nic.link();
     eprintln!(
         "igbpoll: capturing on {} ({}, {}), link {}{}",
@@ -250,6 +282,32 @@ fn capture_on<B: Backend>(
         },
         has_filter: filter.is_some(),
     });
+    if args.queues > 1 || args.per_queue {
+        let outputs = if args.per_queue {
+            let spec = spec.as_ref().expect("--per-queue has -w");
+            let mut sinks = Vec::new();
+            for (q, (file, path)) in per_queue_files.into_iter().enumerate() {
+                let mut s = spec.clone();
+                s.interface.description = format!("{}, RSS queue {q}", s.interface.description);
+                sinks.push(Sink::new(Output::file(file, path, &s)?, Some(s), None));
+            }
+            multi::Outputs::PerQueue(sinks)
+        } else {
+            let out = match (file, &spec) {
+                (Some((file, path)), Some(spec)) => Output::file(file, path, spec)?,
+                _ => Output::lines(args.packet_buffered),
+            };
+            multi::Outputs::Merged(Box::new(Sink::new(out, spec.clone(), rotator)))
+        };
+        if let Some(user) = &args.user {
+            let first = args
+                .write
+                .as_deref()
+                .and_then(|w| multi::first_path(w, args.per_queue));
+            privs::drop_to(user, first.as_deref())?;
+        }
+        return multi::capture(&mut dev, args, filter.as_ref(), outputs, stop);
+    }
     let (out, first_path) = match (file, &spec) {
         (Some((file, path)), Some(spec)) => {
             let first = (path != "-").then(|| std::path::PathBuf::from(&path));
@@ -283,6 +341,9 @@ fn capture_on<B: Backend>(
         } else {
             None
         };
+        if let Some(c) = &args.cores {
+            multi::pin(c.0[0])?;
+        }
         let rx = receive(
             &mut dev,
             args,

@@ -204,10 +204,72 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "PACKETS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
     pub writer_buffer: u32,
 
+    /// Receive queues (igb: RSS spreads flows over them by the Toeplitz hash;
+    /// up to 16 on the 82576, 8 on the I350, 4 on the I210; the e1000 has one).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub queues: u16,
+
+    /// CPUs the receive threads run on, one thread pinned to each (`0,1`,
+    /// `0-3`, `0-1,3`); queues are dealt over them round-robin, several per
+    /// thread when there are more queues than cores. Without it: one unpinned
+    /// thread per queue, at most one per CPU.
+    #[arg(long, value_name = "LIST", value_parser = parse_cores)]
+    pub cores: Option<Cores>,
+
+    /// With --queues N and -w NAME.EXT: one file per queue, NAME.qN.EXT, each
+    /// with its own interface description and statistics, instead of one file
+    /// merged in timestamp order.
+    #[arg(long)]
+    pub per_queue: bool,
+
     /// A tcpdump filter expression (libpcap syntax), in one argument or as
     /// several words; packets it rejects are counted and never written.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
     pub expression: Vec<String>,
+}
+
+/// The CPU list of `--cores`, in the order given, without repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cores(pub Vec<usize>);
+
+/// Parses `0,1`, `0-3`, `0-1,3`: CPU numbers and inclusive ranges.
+pub fn parse_cores(s: &str) -> Result<Cores, String> {
+    let mut cores = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!(
+                "`{s}`: empty CPU number (expected a list like 0,1 or 0-3)"
+            ));
+        }
+        let num = |v: &str| {
+            v.trim().parse::<usize>().map_err(|_| {
+                format!("`{v}` in `{s}` is not a CPU number (expected a list like 0,1 or 0-3)")
+            })
+        };
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let n = num(part)?;
+                (n, n)
+            }
+        };
+        if lo > hi {
+            return Err(format!(
+                "`{part}` in `{s}`: a range goes from the lower CPU to the higher"
+            ));
+        }
+        if hi >= 4096 {
+            return Err(format!("CPU {hi} in `{s}`: CPU numbers go up to 4095"));
+        }
+        for c in lo..=hi {
+            if cores.contains(&c) {
+                return Err(format!("CPU {c} appears twice in `{s}`"));
+            }
+            cores.push(c);
+        }
+    }
+    Ok(Cores(cores))
 }
 
 /// Capture file formats.

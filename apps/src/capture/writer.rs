@@ -320,9 +320,9 @@ pub struct Sink {
     /// Packets in the current file.
     file_packets: u64,
     /// Packets written, all files together.
-    written: u64,
+    pub(super) written: u64,
     /// Files opened.
-    files: u64,
+    pub(super) files: u64,
 }
 
 impl Sink {
@@ -342,7 +342,12 @@ impl Sink {
     /// before a packet that would go into a full or expired one. `Ok(false)`:
     /// the file count is reached and the capture ends (packets from there on
     /// are not written).
-    fn write(&mut self, ts: &[u64], pkts: &mut [Packet], live: &Live) -> Result<bool, CliError> {
+    pub(super) fn write(
+        &mut self,
+        ts: &[u64],
+        pkts: &mut [Packet],
+        live: &Live,
+    ) -> Result<bool, CliError> {
         let Some(out) = self.out.as_mut() else {
             return Ok(false);
         };
@@ -428,7 +433,7 @@ impl Sink {
     }
 
     /// Switches files on time and flushes lines while no packets come.
-    fn tick(&mut self, now_ns: u64, live: &Live) -> Result<bool, CliError> {
+    pub(super) fn tick(&mut self, now_ns: u64, live: &Live) -> Result<bool, CliError> {
         if let Some(out) = self.out.as_mut() {
             out.tick(now_ns)?;
         }
@@ -439,7 +444,7 @@ impl Sink {
     }
 
     /// Ends the last file with the final counters.
-    fn finish(&mut self, last: &Snapshot) -> Result<(), CliError> {
+    pub(super) fn finish(&mut self, last: &Snapshot) -> Result<(), CliError> {
         let has_filter = self.spec.as_ref().is_some_and(|s| s.has_filter);
         match self.out.take() {
             Some(out) => out.finish(&isb(last, last.at_ns, self.written, has_filter)),
