@@ -297,7 +297,8 @@ where
             let req = live.pending_request(served);
             if now >= next_stats || req.is_some() {
                 served = req.unwrap_or(served);
-                let (s, per_q) = snapshot(dev, sh, start_ns, now, false);
+                let (mut s, per_q) = snapshot(dev, sh, start_ns, now, false);
+                s.written = live.written();
                 live.publish(s, served);
                 if now >= next_stats {
                     next_stats = now + STATS_INTERVAL_NS;
@@ -335,7 +336,8 @@ where
         }
         let elapsed = started.elapsed();
         let stats = dev.nic.stats();
-        let (last, per_q) = snapshot(dev, sh, start_ns, device::now_ns(), true);
+        let (mut last, per_q) = snapshot(dev, sh, start_ns, device::now_ns(), true);
+        last.written = live.written();
         *sh.per_queue_last.lock().unwrap_or_else(|e| e.into_inner()) = per_q.clone();
         live.publish(last, served);
         wt.unpark();
