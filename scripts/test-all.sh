@@ -13,21 +13,12 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
-need_pkgs=()
-command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
-command -v tshark >/dev/null || need_pkgs+=(tshark)
-command -v capinfos >/dev/null || need_pkgs+=(wireshark-common)
-# libpcap's headers and libpcap.so, for the filter compiler (the `pcap` crate links it).
-dpkg -s libpcap-dev >/dev/null 2>&1 || need_pkgs+=(libpcap-dev)
-if [ ${#need_pkgs[@]} -gt 0 ] && [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
-  step "installing ${need_pkgs[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing ${need_pkgs[*]}: run this script as root once so it can install them" >&2
-    exit 1
-  fi
-  # Apt's lists are deleted after every install on these machines.
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+. scripts/lib/deps.sh
+# tcpdump and tshark/capinfos read what igbpoll writes; libpcap-dev is for the
+# filter compiler (the `pcap` crate links libpcap).
+pkgs=(tcpdump tshark wireshark-common libpcap-dev)
+if [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
+  ensure_pkgs "${pkgs[@]}"
 fi
 
 if [ "${IGBPOLL_QEMU:-1}" = 1 ]; then
