@@ -1,49 +1,18 @@
 //! `igbpoll capture`: pcap and pcapng output, the closing statistics block,
 //! filters checked against tcpdump on the same packets, and the usual flags.
 
+mod common;
+
+use common::{have, igbpoll, ok, read_pcap, summary_count, tmp};
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption as Idb;
 use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption as Isb;
 use pcap_file::pcapng::{Block, PcapNgReader};
-
-fn igbpoll<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run igbpoll")
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("igbpoll-fmt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-/// The number on the summary line that ends with `suffix`.
-fn summary_count(stderr: &str, suffix: &str) -> u64 {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once(suffix).map(|(n, _)| n))
-        .unwrap_or_else(|| panic!("no `{suffix}` in {stderr}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
 
 /// What a pcapng file holds.
 #[derive(Default)]
@@ -72,16 +41,6 @@ fn read_pcapng(path: &Path) -> Pcapng {
         }
     }
     f
-}
-
-fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
-    let data = std::fs::read(path).expect("read capture");
-    let mut r = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
-    let mut out = Vec::new();
-    while let Some(p) = r.next_raw_packet() {
-        out.push(p.expect("record").data.to_vec());
-    }
-    out
 }
 
 /// tshark's stderr without its note about running as root.

@@ -1,29 +1,12 @@
 //! `capture --queues N`: RSS over several queues of the simulated 82576,
 //! merged or per-queue output, every frame exactly once, per-flow order kept.
 
+mod common;
+
+use common::{complete_pcapng, igbpoll, ok, tmp};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn igbpoll<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run igbpoll")
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("igbpoll-mq-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
 
 fn csum(data: &[u8]) -> u16 {
     let mut s = 0u32;
@@ -128,28 +111,6 @@ fn read_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
     out
 }
 
-fn read_pcapng(path: &Path) -> Vec<Vec<u8>> {
-    use pcap_file::pcapng::{Block, PcapNgReader};
-    let data = std::fs::read(path).expect("read capture");
-    let mut r = PcapNgReader::new(&data[..]).expect("pcapng");
-    let mut out = Vec::new();
-    let mut ends_with_isb = false;
-    while let Some(b) = r.next_block() {
-        ends_with_isb = false;
-        match b.expect("block") {
-            Block::EnhancedPacket(p) => out.push(p.data.to_vec()),
-            Block::InterfaceStatistics(_) => ends_with_isb = true,
-            _ => {}
-        }
-    }
-    assert!(
-        ends_with_isb,
-        "{} ends with its statistics block",
-        path.display()
-    );
-    out
-}
-
 fn multiset(frames: &[Vec<u8>]) -> HashMap<&[u8], usize> {
     let mut m = HashMap::new();
     for f in frames {
@@ -247,7 +208,7 @@ fn per_queue_files_add_up() {
     let per_q = queue_counts(&err);
     let mut all = Vec::new();
     for (q, &n) in per_q.iter().enumerate() {
-        let f = read_pcapng(&tmp(&format!("pq.q{q}.pcapng")));
+        let f = complete_pcapng(&tmp(&format!("pq.q{q}.pcapng")));
         assert_eq!(f.len() as u64, n, "queue {q}: {err}");
         assert_flow_order(&f);
         all.extend(f);

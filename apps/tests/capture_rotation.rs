@@ -2,73 +2,13 @@
 //! file complete, no packet lost or duplicated across files, signals, -Z,
 //! --stats and the drop causes of the summary.
 
+mod common;
+
+use common::{complete_frames, dir, igbpoll, ok, summary_count};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use pcap_file::pcapng::{Block, PcapNgReader};
-
-fn igbpoll<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run igbpoll")
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
-
-/// A fresh directory for one test.
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("igbpoll-rot-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn summary_count(stderr: &str, suffix: &str) -> u64 {
-    stderr
-        .lines()
-        .find_map(|l| l.split_once(suffix).map(|(n, _)| n))
-        .unwrap_or_else(|| panic!("no `{suffix}` in {stderr}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-/// Frames of a capture file; panics unless the file is complete (a pcapng
-/// file must end with its statistics block).
-fn frames(path: &Path) -> Vec<Vec<u8>> {
-    let data = std::fs::read(path).expect("read capture");
-    let mut out = Vec::new();
-    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = PcapNgReader::new(&data[..]).expect("pcapng");
-        let mut ends_with_isb = false;
-        while let Some(b) = r.next_block() {
-            ends_with_isb = false;
-            match b.unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
-                Block::EnhancedPacket(p) => out.push(p.data.to_vec()),
-                Block::InterfaceStatistics(_) => ends_with_isb = true,
-                _ => {}
-            }
-        }
-        assert!(ends_with_isb, "{} ends with its ISB", path.display());
-    } else {
-        let mut r = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
-        while let Some(p) = r.next_raw_packet() {
-            out.push(
-                p.unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-                    .data
-                    .to_vec(),
-            );
-        }
-    }
-    out
-}
 
 /// The files in `d` in the order they were made: tcpdump's numbers and
 /// dumpcap's zero-padded ones both sort by (length, name).
@@ -95,7 +35,7 @@ fn mixed(d: &Path) -> (PathBuf, Vec<Vec<u8>>) {
         "-w",
         path.to_str().unwrap(),
     ]));
-    let f = frames(&path);
+    let f = complete_frames(&path);
     assert_eq!(f.len(), 3000);
     (path, f)
 }
@@ -127,7 +67,7 @@ fn size_rotation_loses_and_duplicates_nothing() {
         assert!(fs.len() >= 3, "{extra:?}: several files: {fs:?}");
         let mut got = Vec::new();
         for f in &fs {
-            let fr = frames(f);
+            let fr = complete_frames(f);
             assert!(!fr.is_empty(), "{}", f.display());
             got.extend(fr);
         }
@@ -153,7 +93,9 @@ fn size_rotation_loses_and_duplicates_nothing() {
                 .all(|n| n.ends_with(ext) && n.len() == name.len() + 21));
         }
         if extra[1] == "packets:700" {
-            assert!(fs[..fs.len() - 1].iter().all(|f| frames(f).len() == 700));
+            assert!(fs[..fs.len() - 1]
+                .iter()
+                .all(|f| complete_frames(f).len() == 700));
         }
     }
 }
@@ -185,7 +127,7 @@ fn rings_keep_the_last_files() {
     names.sort();
     assert_eq!(names, ["x.pcap0", "x.pcap1", "x.pcap2"]);
     for f in files(&d) {
-        assert!(!frames(&f).is_empty());
+        assert!(!complete_frames(&f).is_empty());
     }
     // dumpcap: files:2 deletes all but the last two.
     let d = dir("ring-b");
@@ -206,7 +148,7 @@ fn rings_keep_the_last_files() {
     let fs = files(&d);
     assert_eq!(fs.len(), 2, "{fs:?}");
     for f in &fs {
-        assert!(!frames(f).is_empty());
+        assert!(!complete_frames(f).is_empty());
     }
 }
 
@@ -233,7 +175,7 @@ fn time_rotation_names_files_by_time() {
         let stderr = ok(&igbpoll(&args));
         let fs = files(&d);
         assert!((2..=5).contains(&fs.len()), "{extra:?}: {fs:?}");
-        let total: usize = fs.iter().map(|f| frames(f).len()).sum();
+        let total: usize = fs.iter().map(|f| complete_frames(f).len()).sum();
         assert_eq!(total as u64, summary_count(&stderr, " packets captured"));
         for f in &fs {
             let n = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -275,7 +217,7 @@ fn signals_leave_every_rotated_file_complete() {
         let stderr = ok(&out);
         let fs = files(&d);
         assert!(fs.len() >= 2, "{sig}: {fs:?}");
-        let total: usize = fs.iter().map(|f| frames(f).len()).sum();
+        let total: usize = fs.iter().map(|f| complete_frames(f).len()).sum();
         assert_eq!(
             total as u64,
             summary_count(&stderr, " packets captured"),
@@ -374,7 +316,7 @@ fn the_summary_accounts_for_every_frame() {
         gprc,
         "{stderr}"
     );
-    assert_eq!(frames(&w).len() as u64, captured);
+    assert_eq!(complete_frames(&w).len() as u64, captured);
     assert!(stderr.contains("per packet: receive thread"), "{stderr}");
 }
 
@@ -420,7 +362,7 @@ fn relinquished_privileges_own_the_rotated_files() {
     for f in &fs {
         assert_eq!(std::fs::metadata(f).unwrap().uid(), uid, "{}", f.display());
     }
-    let total: usize = fs.iter().map(|f| frames(f).len()).sum();
+    let total: usize = fs.iter().map(|f| complete_frames(f).len()).sum();
     assert_eq!(total as u64, summary_count(&stderr, " packets captured"));
     // An unknown user is an error before any packet is captured.
     let bad = igbpoll(&[

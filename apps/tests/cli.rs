@@ -1,46 +1,12 @@
 //! The `igbpoll` binary as a user runs it, with tcpdump and tshark reading what
 //! it writes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn igbpoll(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_igbpoll"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run igbpoll")
-}
+use common::{have, igbpoll, read_frames, tmp};
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("igbpoll-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-/// Frames of a pcap or pcapng file, read with the pcap-file crate.
-fn read_frames(path: &Path) -> Vec<Vec<u8>> {
-    let data = std::fs::read(path).expect("read capture");
-    let mut out = Vec::new();
-    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = pcap_file::pcapng::PcapNgReader::new(&data[..]).expect("pcapng");
-        while let Some(b) = r.next_block() {
-            if let pcap_file::pcapng::Block::EnhancedPacket(p) = b.expect("block") {
-                out.push(p.data.to_vec());
-            }
-        }
-    } else {
-        let mut r = pcap_file::pcap::PcapReader::new(&data[..]).expect("pcap");
-        while let Some(p) = r.next_raw_packet() {
-            out.push(p.expect("record").data.to_vec());
-        }
-    }
-    out
-}
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 /// A reference capture: 3,000 frames of the generator's mix, made by igbpoll itself
 /// from the simulator and checked below against an independent reader.

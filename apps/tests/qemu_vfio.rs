@@ -11,6 +11,10 @@
 //! Boots a guest (about 25 s warm), so it is `#[ignore]`d in a plain `cargo
 //! test`; scripts/test-all.sh provisions QEMU and runs it with `--ignored`.
 
+mod common;
+
+use common::frames_in;
+
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -49,24 +53,6 @@ fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
         ))
         .unwrap();
     }
-}
-
-fn read_pcap(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = pcap_file::pcapng::PcapNgReader::new(data).expect("pcapng");
-        while let Some(b) = r.next_block() {
-            if let pcap_file::pcapng::Block::EnhancedPacket(p) = b.expect("block") {
-                out.push(p.data.to_vec());
-            }
-        }
-    } else {
-        let mut r = pcap_file::pcap::PcapReader::new(data).expect("pcap");
-        while let Some(p) = r.next_raw_packet() {
-            out.push(p.expect("record").data.to_vec());
-        }
-    }
-    out
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
@@ -307,7 +293,7 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
             .position(|l| l.contains(&format!("IGBPOLL-T: file-end {nic}")))
             .unwrap();
         let b64: String = log[begin + 1..end].concat();
-        let captured = read_pcap(&base64_decode(&b64));
+        let captured = frames_in(&base64_decode(&b64));
         assert_eq!(captured.len(), N, "{nic}: every injected frame captured");
         for (k, (c, f)) in captured.iter().zip(&inject).enumerate() {
             assert_eq!(
