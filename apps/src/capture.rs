@@ -424,7 +424,11 @@ fn receive<B: Backend>(
         let t_poll = device::now_ns();
         if t_poll >= next_publish || live.pending_request(served).is_some() {
             served = live.pending_request(served).unwrap_or(served);
-            live.publish(snapshot(dev, &c, start_ns, t_poll, false), served);
+            let now_stats = dev.nic.stats();
+            live.publish(
+                snapshot(dev, &now_stats, &c, start_ns, t_poll, false),
+                served,
+            );
             if t_poll >= next_publish {
                 next_publish = t_poll + STATS_INTERVAL_NS;
             }
@@ -510,7 +514,7 @@ fn receive<B: Backend>(
     }
     let elapsed = started.elapsed();
     let stats = dev.nic.stats();
-    let last = snapshot(dev, &c, start_ns, device::now_ns(), true);
+    let last = snapshot(dev, &stats, &c, start_ns, device::now_ns(), true);
     live.publish(last, served);
     drop(to_writer);
     writer.unpark();
@@ -540,20 +544,22 @@ fn take_back(from_writer: &mut Consumer<Vec<Packet>>, spare: &mut Vec<Vec<Packet
 }
 
 /// The NIC's counters now (reads the hardware counters).
+/// The counters as of `stats` — one reading of the NIC, so that the summary
+/// and the pcapng statistics block made from the last snapshot agree exactly.
 fn snapshot<B: Backend>(
     dev: &mut AnyDevice<B>,
+    stats: &Stats,
     c: &RxCounts,
     start_ns: u64,
     at_ns: u64,
     last: bool,
 ) -> Snapshot {
-    let stats = dev.nic.stats();
     let q = dev.nic.rx_queue(0);
     let (ring_ready, ring_size) = (q.ready(), q.size());
     Snapshot {
         at_ns,
         start_ns,
-        acc: Accounting::new(c, 0, &stats),
+        acc: Accounting::new(c, 0, stats),
         rx_bytes: stats.driver.rx_bytes,
         rx_packets: stats.driver.rx_packets,
         rnbc: stats.hw.rx_no_buffer_count,

@@ -297,7 +297,8 @@ where
             let req = live.pending_request(served);
             if now >= next_stats || req.is_some() {
                 served = req.unwrap_or(served);
-                let (mut s, per_q) = snapshot(dev, sh, start_ns, now, false);
+                let now_stats = dev.nic.stats();
+                let (mut s, per_q) = snapshot(dev, &now_stats, sh, start_ns, now, false);
                 s.written = live.written();
                 live.publish(s, served);
                 if now >= next_stats {
@@ -336,7 +337,7 @@ where
         }
         let elapsed = started.elapsed();
         let stats = dev.nic.stats();
-        let (mut last, per_q) = snapshot(dev, sh, start_ns, device::now_ns(), true);
+        let (mut last, per_q) = snapshot(dev, &stats, sh, start_ns, device::now_ns(), true);
         last.written = live.written();
         *sh.per_queue_last.lock().unwrap_or_else(|e| e.into_inner()) = per_q.clone();
         live.publish(last, served);
@@ -394,12 +395,12 @@ fn totals(sh: &Shared) -> RxCounts {
 /// count that queue alone: its packets, its RQDPC, its ring).
 fn snapshot<B: Backend>(
     dev: &mut AnyDevice<B>,
+    stats: &Stats,
     sh: &Shared,
     start_ns: u64,
     at_ns: u64,
     last: bool,
 ) -> (Snapshot, Vec<Snapshot>) {
-    let stats = dev.nic.stats();
     let mut per_q = Vec::with_capacity(sh.queues.len());
     for (i, (q, s)) in sh.queues.iter().zip(dev.nic.rx_queue_stats()).enumerate() {
         let refused = s.bad_length.get() + s.no_eop.get() + s.frame_errors.get();
@@ -428,7 +429,7 @@ fn snapshot<B: Backend>(
     let s = Snapshot {
         at_ns,
         start_ns,
-        acc: Accounting::new(&totals(sh), 0, &stats),
+        acc: Accounting::new(&totals(sh), 0, stats),
         rx_bytes: stats.driver.rx_bytes,
         rx_packets: stats.driver.rx_packets,
         rnbc: stats.hw.rx_no_buffer_count,
