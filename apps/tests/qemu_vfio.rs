@@ -35,6 +35,24 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The driver's `vfio_probe` example (several NICs in one VFIO container), built by
+/// `cargo test --workspace` (scripts/test-all.sh runs that first) next to this test.
+fn vfio_probe() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let p = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/vfio_probe");
+    assert!(
+        p.exists(),
+        "{} missing: build it with `cargo build --release -p igbpoll-driver --examples`",
+        p.display()
+    );
+    p
+}
+
 fn frames(seed: u64) -> Vec<Vec<u8>> {
     let g = Generator::mixed(seed, [0x52, 0x54, 0, 0x12, 0x34, 0x56]);
     let t: Vec<&[u8]> = g.templates().collect();
@@ -117,6 +135,7 @@ igbpoll --pci 0000:00:1f.6 stats; T "rc nodev $?"
 igbpoll unbind $E1000; T "rc unbind $?"
 igbpoll --pci $E1000 stats; T "rc notbound $?"
 igbpoll bind $E1000; T "rc bind $?"
+vfio_probe $IGB $E1000 --open; T "rc shared-container $?"
 echo 0 > /proc/sys/vm/nr_hugepages
 igbpoll --pci $IGB stats; T "rc nohuge $?"
 echo 64 > /proc/sys/vm/nr_hugepages
@@ -154,6 +173,7 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
         .arg(work.join("guest.sh"))
         .arg(&initrd)
         .arg(format!("{}=/bin/igbpoll", env!("CARGO_BIN_EXE_igbpoll")))
+        .arg(format!("{}=/bin/vfio_probe", vfio_probe().display()))
         .arg(format!(
             "{}=/frames.pcap",
             work.join("frames.pcap").display()
@@ -272,6 +292,11 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
         "not-bound message suggests `igbpoll bind`"
     );
     assert_eq!(rc("bind"), 0);
+    assert_eq!(rc("shared-container"), 0);
+    assert!(
+        text.contains("vfio_probe: 2 NICs open at once in one container"),
+        "both NICs driven from one VFIO container"
+    );
     assert_ne!(rc("nohuge"), 0);
     assert!(
         text.contains("nr_hugepages"),
