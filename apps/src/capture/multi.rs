@@ -682,6 +682,20 @@ fn write_all(
             let mut flush = false;
             match &mut outputs {
                 Outputs::Merged(_) => {
+                    // A thread's watermark bounds only what is not in its ring yet:
+                    // before trusting it for a thread with nothing pending here,
+                    // make sure its ring is really empty (try_pop refreshes its
+                    // view of the producer). The watermark was read before this,
+                    // so it is a safe lower bound for anything pushed later.
+                    for j in 0..n {
+                        if open[j] && pend[j].is_empty() {
+                            match rings[j].try_pop() {
+                                Ok(b) => pend[j].push_back(b),
+                                Err(PopError::Closed) => open[j] = false,
+                                Err(PopError::Empty) => {}
+                            }
+                        }
+                    }
                     let head = (0..n)
                         .filter_map(|j| pend[j].front().map(|b| (b.ts_ns, j)))
                         .min();
