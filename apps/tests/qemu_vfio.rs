@@ -139,6 +139,8 @@ vfio_probe $IGB $E1000 --open; T "rc shared-container $?"
 echo 0 > /proc/sys/vm/nr_hugepages
 igbpoll --pci $IGB stats; T "rc nohuge $?"
 echo 64 > /proc/sys/vm/nr_hugepages
+igbpoll --pci $IGB capture --queues 4 -c __N__ --duration 60 --ring __RING__ -w /tmp/mq.pcap; T "rc capture-mq $?"
+T "file-begin mq"; base64 /tmp/mq.pcap; T "file-end mq"
 for nic in igb e1000; do
   if [ $nic = igb ]; then bdf=$IGB; else bdf=$E1000; fi
   igbpoll --pci $bdf capture -c __N__ --duration 60 --ring __RING__ -w /tmp/$nic.pcap; T "rc capture-$nic $?"
@@ -306,6 +308,32 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
         text.contains("0000:00:02.0") && text.contains("82576"),
         "list shows the igb"
     );
+
+    // RSS over 4 queues of QEMU's 82576: every injected frame exactly once, and the
+    // summary's per-queue lines show several queues used.
+    assert_eq!(rc("capture-mq"), 0);
+    let begin = log
+        .iter()
+        .position(|l| l.contains("IGBPOLL-T: file-begin mq"))
+        .unwrap();
+    let end = log
+        .iter()
+        .position(|l| l.contains("IGBPOLL-T: file-end mq"))
+        .unwrap();
+    let mut mq = frames_in(&base64_decode(&log[begin + 1..end].concat()));
+    assert_eq!(mq.len(), N, "multi-queue: every injected frame captured");
+    let queues_used = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("queue "))
+        .filter_map(|r| r.split_once(": ").map(|(_, rest)| rest.to_string()))
+        .filter_map(|r| r.split(' ').next().and_then(|n| n.parse::<u64>().ok()))
+        .filter(|&n| n > 0)
+        .count();
+    assert!(queues_used >= 2, "RSS spread the flows over several queues");
+    mq.sort();
+    let mut want = inject.clone();
+    want.sort();
+    assert_eq!(mq, want, "multi-queue: the same frames, each once");
 
     for (i, nic) in ["igb", "e1000"].iter().enumerate() {
         assert_eq!(rc(&format!("capture-{nic}")), 0);
