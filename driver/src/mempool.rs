@@ -332,10 +332,11 @@ impl Deref for Packet {
 
     #[inline(always)]
     fn deref(&self) -> &[u8] {
-        // SAFETY: the buffer belongs to this handle alone: it was taken from the
-        // free queue and is not posted to the device (a received buffer is wrapped
-        // only after its descriptor's DD was observed with Acquire; a buffer given
-        // to TX is held by the queue, not by a Packet the application can reach).
+        // A received buffer is wrapped only after its descriptor's DD was observed
+        // with Acquire; a buffer given to TX is held by the queue, out of the
+        // application's reach.
+        // SAFETY: the buffer belongs to this handle alone: taken from the free
+        // queue and not posted to the device.
         unsafe { self.pool_inner().mem.slice(self.start(), self.len as usize) }
     }
 }

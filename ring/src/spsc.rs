@@ -1,4 +1,13 @@
 //! The ring itself: shared storage plus the [`Producer`] and [`Consumer`] halves.
+//!
+//! Why `unsafe` lives here, outside the driver: a lock-free ring hands owned,
+//! non-`Copy` items (packet handles) between two threads through slots that are
+//! sometimes empty, so the slots are `UnsafeCell<MaybeUninit<T>>`. Only the two
+//! private accessors `Shared::write` and `Shared::read` touch them, and the head
+//! and tail indices (Acquire/Release) guarantee each slot has exactly one owner
+//! at a time; each block says so in its `// SAFETY:` comment. A safe queue
+//! (crossbeam's `ArrayQueue`) pays a compare-and-swap per item, which the
+//! cached-index SPSC design avoids.
 
 use std::cell::UnsafeCell;
 use std::fmt;
