@@ -269,10 +269,15 @@ impl Engine {
             work += 1;
         }
 
-        // 2. New arrivals: injected frames, then the source.
+        // 2. New arrivals: injected frames, then the source. Only with an up-to-date
+        // view of the registers: a frame that reaches the MAC after a register
+        // write completed (say RCTL.UPE) must see it, as on silicon. If the driver
+        // wrote a register during this round, arrivals wait for the next one,
+        // which starts by re-reading the configuration.
+        let current = dev.generation.load(Ordering::Acquire) == self.generation;
         let snap = &self.snap;
         let mut arrivals = 0;
-        if dev.wire.inject_len.load(Ordering::Acquire) > 0 {
+        if current && dev.wire.inject_len.load(Ordering::Acquire) > 0 {
             let mut inj = dev.wire.inject.lock().unwrap_or_else(|e| e.into_inner());
             while arrivals < BATCH {
                 let Some(f) = inj.pop_front() else { break };
@@ -282,7 +287,7 @@ impl Engine {
                 arrivals += 1;
             }
         }
-        if arrivals < BATCH && !dev.wire.source_done.load(Ordering::Relaxed) {
+        if current && arrivals < BATCH && !dev.wire.source_done.load(Ordering::Relaxed) {
             let mut src = dev.wire.source.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(src) = src.as_mut() {
                 let now = dev.now();
