@@ -10,11 +10,14 @@
 //!   segments reach the wire.
 //! * [`iface`]: the interface: Ethernet and ARP, IPv4 (with reassembly),
 //!   ICMP, UDP sockets, and the dispatch of segments to [`tcp`].
+//! * [`api`]: the socket API for applications on other cores: commands and
+//!   events cross through `igbpoll-ring` SPSC rings.
 //! * [`time`]: the [`time::Instant`] every entry point takes: time is passed in,
 //!   never read from a clock, so everything is deterministic under test.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod iface;
 pub mod tcp;
 pub mod time;
