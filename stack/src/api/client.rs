@@ -99,6 +99,15 @@ impl StackClient {
         Ok(n)
     }
 
+    /// Gives `bytes` of receive credit back on `conn`: the application has
+    /// dealt with that much of what it received (see [`Command::TcpRecvCredit`]).
+    pub fn tcp_recv_credit(&mut self, conn: ConnId, bytes: usize) -> Result<(), ApiError> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.push(Command::TcpRecvCredit { conn, bytes })
+    }
+
     /// Closes `conn` once the bytes queued before are sent (FIN). The
     /// connection's end is an [`Event::TcpClosed`].
     pub fn tcp_close(&mut self, conn: ConnId) -> Result<(), ApiError> {

@@ -8,11 +8,13 @@
 //! another. [`channel`] makes the pair of rings; the stack's core keeps the
 //! [`ClientPort`] end.
 //!
-//! Backpressure is end to end. Received bytes leave a connection's receive
-//! buffer only while the client's event ring has room, so an application
-//! that stops reading closes the TCP window. Sent bytes are credit-based: the
-//! client spends credit ([`StackClient::tcp_send`]) and the stack returns it
-//! ([`Event::TcpSent`]) as the bytes enter the connection's send buffer.
+//! Backpressure is end to end, by credit both ways. Received bytes leave a
+//! connection's receive buffer only while the client has receive credit
+//! (given back with [`StackClient::tcp_recv_credit`]) and its event ring has
+//! room, so an application that stops consuming closes the TCP window. Sent
+//! bytes spend send credit ([`StackClient::tcp_send`]), which the stack
+//! returns ([`Event::TcpSent`]) as the bytes enter the connection's send
+//! buffer. Memory in flight between the cores is bounded by the windows.
 
 mod client;
 mod protocol;
@@ -29,15 +31,19 @@ pub struct ClientPort {
     pub commands: Consumer<Command>,
     /// Events to the client.
     pub events: Producer<Event>,
-    /// The credit the client starts each connection with (bytes).
+    /// The send credit the client starts each connection with (bytes).
     pub send_window: usize,
+    /// The receive credit the stack starts each connection with (bytes).
+    pub recv_window: usize,
 }
 
 /// Makes the two rings between one application and the stack: `capacity`
-/// messages each way, and `send_window` bytes of send credit per connection.
+/// messages each way, `send_window` bytes of send credit and `recv_window`
+/// bytes of receive credit per connection.
 pub fn channel(
     capacity: usize,
     send_window: usize,
+    recv_window: usize,
 ) -> Result<(StackClient, ClientPort), CapacityError> {
     let (cmd_tx, cmd_rx) = Ring::with_capacity(capacity)?;
     let (ev_tx, ev_rx) = Ring::with_capacity(capacity)?;
@@ -47,6 +53,7 @@ pub fn channel(
             commands: cmd_rx,
             events: ev_tx,
             send_window,
+            recv_window,
         },
     ))
 }

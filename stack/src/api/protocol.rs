@@ -91,6 +91,17 @@ pub enum Command {
         /// The bytes.
         data: Vec<u8>,
     },
+    /// The client has taken `bytes` more of what it received on `conn` and
+    /// can take that much more: receive credit back. A connection starts with
+    /// the client's receive window ([`crate::api::channel`]); the stack never
+    /// delivers more than the credit, so a client that stops consuming closes
+    /// the connection's TCP window instead of filling its own memory.
+    TcpRecvCredit {
+        /// The connection.
+        conn: ConnId,
+        /// How many bytes.
+        bytes: usize,
+    },
     /// Close after the queued bytes (FIN).
     TcpClose {
         /// The connection.
