@@ -72,6 +72,19 @@ pub struct DeviceArgs {
     /// Simulator: seed of the traffic generator.
     #[arg(long, value_name = "N", global = true, default_value_t = 1)]
     pub sim_seed: u64,
+
+    /// Simulator: connect the simulated wire to the host TAP device IFNAME
+    /// (created if missing, attached if it exists, brought up; needs root), so
+    /// the kernel's own ARP/IP/TCP talk to the driver. The TAP replaces the
+    /// generator: not with --sim-replay, --sim-size or --sim-rate.
+    #[arg(
+        long,
+        value_name = "IFNAME",
+        global = true,
+        requires = "sim",
+        conflicts_with_all = ["sim_replay", "sim_size", "sim_rate"]
+    )]
+    pub tap: Option<String>,
 }
 
 /// The simulated NIC models.

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use igbpoll_driver::vfio::{VfioBackend, VfioContainer};
 use igbpoll_driver::{Backend, Nic, NicConfig};
-use igbpoll_hw_sim::wire::{Generator, Replay, SourceExt};
+use igbpoll_hw_sim::wire::{Generator, Replay, SourceExt, Tap, TapCounters};
 use igbpoll_hw_sim::{FrameSource, Sim, SimBackend, SimConfig, SimModel};
 
 use crate::cli::{DeviceArgs, SimModelArg};
@@ -25,6 +25,49 @@ pub struct AnyDevice<B: Backend> {
     /// needs to be lost anywhere, and the capture waits for a slow writer instead
     /// of dropping (a real wire does not wait: there the capture drops and counts).
     pub flow_controlled: bool,
+    /// The simulated wire's own counters (TAP end), printed to stderr when the
+    /// device is dropped, after the simulator stopped.
+    pub wire_report: WireReport,
+}
+
+/// The counters of the simulated wire's ends that the NIC's statistics do not
+/// show: the TAP end (`--tap`). [`WireReport::lines`] formats them; dropping
+/// the report prints them to stderr.
+#[derive(Debug, Default)]
+pub struct WireReport {
+    tap: Option<(String, TapCounters)>,
+}
+
+impl WireReport {
+    /// One line per wire end that has something to report.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((name, c)) = &self.tap {
+            let s = c.snapshot();
+            out.push(format!(
+                "tap {name}: {} frames from the kernel ({} padded to 60 bytes, {} too long \
+                 dropped, {} too short dropped, {} read errors), {} frames to the kernel \
+                 ({} dropped: queue full, {} write errors)",
+                s.rx_frames,
+                s.rx_padded,
+                s.rx_oversize,
+                s.rx_malformed,
+                s.rx_errors,
+                s.tx_frames,
+                s.tx_dropped_full,
+                s.tx_errors
+            ));
+        }
+        out
+    }
+}
+
+impl Drop for WireReport {
+    fn drop(&mut self) {
+        for l in self.lines() {
+            eprintln!("igbpoll: {l}");
+        }
+    }
 }
 
 impl<B: Backend> AnyDevice<B> {
@@ -78,6 +121,7 @@ pub fn open_any(
             sim: None,
             finite_source: false,
             flow_controlled: false,
+            wire_report: WireReport::default(),
         }));
     }
     Ok(Opened::Sim(open_sim(args, config, traffic)?))
@@ -103,11 +147,21 @@ fn open_sim(
         None => return Err(CliError::NoDevice),
     };
     let sim = Sim::new(SimConfig::new(model));
+    let mut wire_report = WireReport::default();
     let wants_source =
         args.sim_replay.is_some() || args.sim_size.is_some() || args.sim_rate.is_some();
     let mut finite_source = false;
     let has_source = matches!(traffic, Traffic::Always) || wants_source;
-    if has_source {
+    if let Some(name) = &args.tap {
+        // The TAP is the far end of the wire: no generator (clap refuses
+        // --tap with --sim-replay, --sim-size and --sim-rate).
+        let tap = Tap::open(name).map_err(CliError::Tap)?;
+        wire_report.tap = Some((name.clone(), tap.counters()));
+        let (source, sink) = tap.split(sim.waker()).map_err(CliError::Tap)?;
+        sim.set_source(source);
+        sim.add_sink(sink);
+        log::info!("simulated wire connected to TAP {name}");
+    } else if has_source {
         let source: Box<dyn FrameSource> = if let Some(path) = &args.sim_replay {
             finite_source = true;
             let replay = Replay::open(path).map_err(|e| CliError::Input {
@@ -130,12 +184,15 @@ fn open_sim(
     }
     sim.start();
     let nic = Nic::open(sim.backend(), config)?;
-    let flow_controlled = has_source && args.sim_rate.is_none();
+    // The TAP source is flow-controlled too: the kernel's TAP queue holds
+    // frames while the NIC's FIFO is full.
+    let flow_controlled = args.tap.is_some() || (has_source && args.sim_rate.is_none());
     Ok(AnyDevice {
         nic,
         sim: Some(sim),
         finite_source,
         flow_controlled,
+        wire_report,
     })
 }
 

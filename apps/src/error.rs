@@ -30,6 +30,8 @@ pub enum CliError {
     Vfio(igbpoll_driver::vfio::VfioError),
     /// Discovery or binding through sysfs failed.
     Pci(igbpoll_driver::pci::PciError),
+    /// `--tap IFNAME`: the TAP device could not be opened.
+    Tap(igbpoll_hw_sim::wire::TapError),
     /// `-Z USER`: privileges could not be given up.
     Privileges {
         /// The user asked for.
@@ -48,6 +50,7 @@ impl fmt::Display for CliError {
             ),
             CliError::Vfio(e) => write!(f, "{e}"),
             CliError::Pci(e) => write!(f, "{e}"),
+            CliError::Tap(e) => write!(f, "{e}"),
             CliError::Driver(e) => write!(f, "{e}"),
             CliError::Input { path, reason } => {
                 write!(f, "cannot read {}: {reason}", path.display())

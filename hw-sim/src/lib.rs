@@ -303,10 +303,39 @@ impl Sim {
         self.dev.corrupt.left.store(n, Ordering::Release);
     }
 
+    /// A handle that wakes the engine thread when it sleeps, for a wire end
+    /// that learns of new frames outside the engine (say a TAP device's
+    /// readiness, see [`wire::tap`]).
+    pub fn waker(&self) -> SimWaker {
+        SimWaker {
+            dev: self.dev.clone(),
+        }
+    }
+
     /// True when the link is up.
     pub fn link_up(&self) -> bool {
         self.dev.poll_link();
         self.dev.link_up.load(Ordering::Acquire)
+    }
+}
+
+/// Wakes a [`Sim`]'s engine thread (see [`Sim::waker`]). Cheap when the
+/// engine is awake: a fence and a load.
+#[derive(Clone)]
+pub struct SimWaker {
+    dev: Arc<Device>,
+}
+
+impl SimWaker {
+    /// Wakes the engine thread if it is parked, so it polls the wire now.
+    pub fn wake(&self) {
+        self.dev.wake();
+    }
+}
+
+impl std::fmt::Debug for SimWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SimWaker")
     }
 }
 

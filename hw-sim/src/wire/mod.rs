@@ -12,12 +12,14 @@ pub mod frame;
 pub mod generator;
 pub mod replay;
 pub mod sink;
+pub mod tap;
 
 use std::time::Duration;
 
 pub use generator::Generator;
 pub use replay::{Replay, ReplayError};
 pub use sink::{MemorySink, PcapSink};
+pub use tap::{Tap, TapCounters, TapError, TapSink, TapSource, TapStats};
 
 /// What a source has for the NIC now.
 #[derive(Debug)]
