@@ -8,6 +8,7 @@
 //! Sources are given the simulation time; they never read a clock themselves,
 //! so a source is deterministic for a given sequence of `now` values.
 
+pub mod fault;
 pub mod frame;
 pub mod generator;
 pub mod replay;
@@ -16,6 +17,7 @@ pub mod tap;
 
 use std::time::Duration;
 
+pub use fault::{FaultConfig, FaultCounters, FaultStats, Faulty, FaultySink, HeldRelease};
 pub use generator::Generator;
 pub use replay::{Replay, ReplayError};
 pub use sink::{MemorySink, PcapSink};
