@@ -85,6 +85,29 @@ pub struct DeviceArgs {
         conflicts_with_all = ["sim_replay", "sim_size", "sim_rate"]
     )]
     pub tap: Option<String>,
+
+    /// Simulator: drop each frame on the wire (both directions) with probability
+    /// RATE: a fraction 0..=1 (0.01) or a percentage (1%).
+    #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    pub sim_loss: Option<f64>,
+
+    /// Simulator: hold a frame back behind the next one with probability RATE
+    /// (released at once when the wire goes idle).
+    #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    pub sim_reorder: Option<f64>,
+
+    /// Simulator: deliver a frame twice with probability RATE.
+    #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    pub sim_dup: Option<f64>,
+
+    /// Simulator: flip 1 to 3 bits after the Ethernet header with probability
+    /// RATE (the FCS stays valid: the stack's checksums must catch it).
+    #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    pub sim_corrupt: Option<f64>,
+
+    /// Simulator: seed of the fault decisions (same seed, same decisions).
+    #[arg(long, value_name = "N", global = true, default_value_t = 1)]
+    pub sim_fault_seed: u64,
 }
 
 /// The simulated NIC models.

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use igbpoll_driver::vfio::{VfioBackend, VfioContainer};
 use igbpoll_driver::{Backend, Nic, NicConfig};
-use igbpoll_hw_sim::wire::{Generator, Replay, SourceExt, Tap, TapCounters};
+use igbpoll_hw_sim::wire::{
+    FaultConfig, FaultCounters, Faulty, FaultySink, Generator, Replay, SourceExt, Tap, TapCounters,
+};
 use igbpoll_hw_sim::{FrameSource, Sim, SimBackend, SimConfig, SimModel};
 
 use crate::cli::{DeviceArgs, SimModelArg};
@@ -25,17 +27,19 @@ pub struct AnyDevice<B: Backend> {
     /// needs to be lost anywhere, and the capture waits for a slow writer instead
     /// of dropping (a real wire does not wait: there the capture drops and counts).
     pub flow_controlled: bool,
-    /// The simulated wire's own counters (TAP end), printed to stderr when the
-    /// device is dropped, after the simulator stopped.
+    /// The simulated wire's own counters (TAP end, fault stage), printed to
+    /// stderr when the device is dropped, after the simulator stopped.
     pub wire_report: WireReport,
 }
 
 /// The counters of the simulated wire's ends that the NIC's statistics do not
-/// show: the TAP end (`--tap`). [`WireReport::lines`] formats them; dropping
-/// the report prints them to stderr.
+/// show: the TAP end (`--tap`) and the fault stage (`--sim-loss` ...).
+/// [`WireReport::lines`] formats them; dropping the report prints them to stderr.
 #[derive(Debug, Default)]
 pub struct WireReport {
     tap: Option<(String, TapCounters)>,
+    /// Towards the NIC, and from it (when something receives its frames).
+    faults: Option<(FaultCounters, Option<FaultCounters>)>,
 }
 
 impl WireReport {
@@ -58,7 +62,58 @@ impl WireReport {
                 s.tx_errors
             ));
         }
+        if let Some((to_nic, from_nic)) = &self.faults {
+            let fmt = |dir: &str, c: &FaultCounters| {
+                let s = c.snapshot();
+                format!(
+                    "sim wire faults {dir}: {} frames, {} lost, {} reordered, {} duplicated, \
+                     {} corrupted, {} delivered",
+                    s.frames, s.lost, s.reordered, s.duplicated, s.corrupted, s.delivered
+                )
+            };
+            out.push(fmt("towards the NIC", to_nic));
+            if let Some(c) = from_nic {
+                out.push(fmt("from the NIC", c));
+            }
+        }
         out
+    }
+}
+
+/// The fault stage `--sim-loss`, `--sim-reorder`, `--sim-dup`, `--sim-corrupt`
+/// and `--sim-fault-seed` ask for.
+pub fn fault_config(args: &DeviceArgs) -> FaultConfig {
+    FaultConfig {
+        loss: args.sim_loss.unwrap_or(0.0),
+        reorder: args.sim_reorder.unwrap_or(0.0),
+        dup: args.sim_dup.unwrap_or(0.0),
+        corrupt: args.sim_corrupt.unwrap_or(0.0),
+        seed: args.sim_fault_seed,
+    }
+}
+
+/// Sets `source` as the simulator's, behind the fault stage when `faults` is
+/// active; `release` lets it flush a frame the sink side holds back.
+fn set_source(
+    sim: &Sim,
+    source: impl FrameSource + 'static,
+    faults: &FaultConfig,
+    release: Option<igbpoll_hw_sim::wire::HeldRelease>,
+    report: &mut WireReport,
+) {
+    if faults.is_active() {
+        let mut f = Faulty::new(source, faults);
+        if let Some(r) = release {
+            f = f.with_release(r);
+        }
+        let to_nic = f.counters();
+        match &mut report.faults {
+            Some((c, _)) => *c = to_nic,
+            None => report.faults = Some((to_nic, None)),
+        }
+        sim.set_source(f);
+    } else {
+        sim.set_source(source);
     }
 }
 
@@ -148,6 +203,8 @@ fn open_sim(
     };
     let sim = Sim::new(SimConfig::new(model));
     let mut wire_report = WireReport::default();
+    let faults = fault_config(args);
+    faults.validate().map_err(CliError::Usage)?;
     let wants_source =
         args.sim_replay.is_some() || args.sim_size.is_some() || args.sim_rate.is_some();
     let mut finite_source = false;
@@ -158,8 +215,16 @@ fn open_sim(
         let tap = Tap::open(name).map_err(CliError::Tap)?;
         wire_report.tap = Some((name.clone(), tap.counters()));
         let (source, sink) = tap.split(sim.waker()).map_err(CliError::Tap)?;
-        sim.set_source(source);
-        sim.add_sink(sink);
+        let mut release = None;
+        if faults.is_active() {
+            let sink = FaultySink::new(sink, &faults);
+            release = Some(sink.release_handle());
+            wire_report.faults = Some((FaultCounters::default(), Some(sink.counters())));
+            sim.add_sink(sink);
+        } else {
+            sim.add_sink(sink);
+        }
+        set_source(&sim, source, &faults, release, &mut wire_report);
         log::info!("simulated wire connected to TAP {name}");
     } else if has_source {
         let source: Box<dyn FrameSource> = if let Some(path) = &args.sim_replay {
@@ -178,9 +243,21 @@ fn open_sim(
             Box::new(Generator::mixed(args.sim_seed, sim.mac()))
         };
         match args.sim_rate {
-            Some(pps) => sim.set_source(source.paced(pps as f64)),
-            None => sim.set_source(source),
+            Some(pps) => set_source(
+                &sim,
+                source.paced(pps as f64),
+                &faults,
+                None,
+                &mut wire_report,
+            ),
+            None => set_source(&sim, source, &faults, None, &mut wire_report),
         }
+    }
+    if faults.is_active() && wire_report.faults.is_none() {
+        log::warn!(
+            "--sim-loss/--sim-reorder/--sim-dup/--sim-corrupt: nothing on the simulated wire \
+             to apply them to (no traffic source and no --tap)"
+        );
     }
     sim.start();
     let nic = Nic::open(sim.backend(), config)?;
