@@ -8,7 +8,11 @@
 # is MODE:NIC:ADDR/PREFIX:
 #   kernel:NIC:A/P   the guest kernel's own driver, A/P on its interface (the
 #                    harness checked without igbpoll: the TAP path and the host's
-#                    tools); the interface stays up with its address afterwards
+#                    tools); the interface stays up with its address afterwards.
+#                    With igbpoll.blob=N, busybox httpd also serves N random bytes
+#                    at /blob (their SHA-256 printed as "IGBPOLL-T: blob HEX"),
+#                    and busybox nc takes one upload on TCP port 9 (its SHA-256
+#                    printed as "IGBPOLL-T: upload HEX"): baselines for the rates
 #   igbpoll:NIC:A/P  `igbpoll bind BDF` (when the kernel's interface is up with an
 #                    address: first without taking it down, which must be refused,
 #                    "rc bind-in-use-NIC N"), then `igbpoll --pci BDF serve --ip
@@ -23,6 +27,8 @@ T() { echo "IGBPOLL-T: $*"; }
 
 steps=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^igbpoll\.serve=//p' | tail -1)
 [ -n "$steps" ] || { T "error no igbpoll.serve= on the kernel command line"; exit 2; }
+
+BLOB=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^igbpoll\.blob=//p' | tail -1)
 
 netdev_of() { ls "/sys/bus/pci/devices/$1/net" 2>/dev/null | head -1; }
 
@@ -41,7 +47,17 @@ run_kernel() {  # run_kernel NIC BDF ADDR/PREFIX
     sleep 0.1; n=$((n + 1))
   done
   T "kernel $1 $i $(cat "/sys/class/net/$i/address") carrier $(cat "/sys/class/net/$i/carrier")"
+  httpd_pid=""
+  if [ "${BLOB:-0}" -gt 0 ]; then
+    mkdir -p /tmp/www
+    head -c "$BLOB" /dev/urandom > /tmp/www/blob
+    T "blob $(sha256sum /tmp/www/blob | cut -d' ' -f1)"
+    httpd -f -p 80 -h /tmp/www &
+    httpd_pid=$!
+    (nc -l -p 9 </dev/null | sha256sum | sed 's/^\([0-9a-f]*\).*/IGBPOLL-T: upload \1/') &
+  fi
   wait_host kernel "$1"
+  [ -z "$httpd_pid" ] || kill $httpd_pid
 }
 
 run_igbpoll() {  # run_igbpoll NIC BDF ADDR/PREFIX
