@@ -189,12 +189,25 @@ impl<W: Write> PcapWriter<W> {
     /// The 16-byte record header for a frame of `len` bytes captured at `ts_ns`,
     /// and how many of its bytes the record keeps (the snaplen applied).
     pub fn record_header(&self, ts_ns: u64, len: usize) -> ([u8; RECORD_HEADER_LEN], usize) {
+        self.record_header_at(self.timestamp(ts_ns), len)
+    }
+
+    /// `ts_ns` as the record header's seconds and fraction (in the file's
+    /// resolution): computed once for many frames received together, it
+    /// saves [`PcapWriter::record_header`]'s divisions per frame.
+    pub fn timestamp(&self, ts_ns: u64) -> (u32, u32) {
+        split_timestamp(ts_ns, self.resolution)
+    }
+
+    /// As [`PcapWriter::record_header`], with the timestamp already split by
+    /// [`PcapWriter::timestamp`].
+    #[inline]
+    pub fn record_header_at(&self, ts: (u32, u32), len: usize) -> ([u8; RECORD_HEADER_LEN], usize) {
         let incl = len.min(self.snaplen as usize);
         let orig = u32::try_from(len).unwrap_or(u32::MAX);
-        let (sec, frac) = split_timestamp(ts_ns, self.resolution);
         let mut h = [0u8; RECORD_HEADER_LEN];
-        h[0..4].copy_from_slice(&sec.to_ne_bytes());
-        h[4..8].copy_from_slice(&frac.to_ne_bytes());
+        h[0..4].copy_from_slice(&ts.0.to_ne_bytes());
+        h[4..8].copy_from_slice(&ts.1.to_ne_bytes());
         h[8..12].copy_from_slice(&(incl as u32).to_ne_bytes());
         h[12..16].copy_from_slice(&orig.to_ne_bytes());
         (h, incl)
@@ -209,20 +222,44 @@ impl<W: Write> PcapWriter<W> {
     /// # Errors
     /// As for [`PcapWriter::write_batch`].
     pub fn write_records(&mut self, records: &[&[u8]]) -> io::Result<()> {
+        self.write_record_slices(records.iter().copied())
+    }
+
+    /// As [`PcapWriter::write_records`], from an iterator, so the caller need
+    /// not collect the records first: [`IOV_MAX`] of them per
+    /// `write_vectored` call.
+    ///
+    /// # Errors
+    /// As for [`PcapWriter::write_batch`].
+    pub fn write_record_slices<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
         self.check_usable()?;
-        for chunk in records.chunks(IOV_MAX) {
+        let mut records = records.into_iter();
+        loop {
+            // 16 KiB on the stack, no allocation.
             let mut slices = [IoSlice::new(&[]); IOV_MAX];
-            for (slot, r) in slices.iter_mut().zip(chunk) {
+            let mut used = 0;
+            let mut bytes = 0usize;
+            for (slot, r) in slices.iter_mut().zip(records.by_ref()) {
                 *slot = IoSlice::new(r);
+                bytes += r.len();
+                used += 1;
             }
-            if let Err(e) = write_all_vectored(&mut self.out, &mut slices[..chunk.len()]) {
+            if used == 0 {
+                return Ok(());
+            }
+            if let Err(e) = write_all_vectored_len(&mut self.out, &mut slices[..used], bytes) {
                 self.failed = true;
                 return Err(e);
             }
-            self.totals.packets += chunk.len() as u64;
-            self.totals.bytes += chunk.iter().map(|r| r.len() as u64).sum::<u64>();
+            self.totals.packets += used as u64;
+            self.totals.bytes += bytes as u64;
+            if used < IOV_MAX {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Flushes the output, for a buffered `W`; a `File` has nothing to flush.
@@ -343,9 +380,20 @@ pub(crate) fn sleep_backoff(backoff: &mut Duration) {
 /// offered an [`io::ErrorKind::InvalidData`] error.
 pub(crate) fn write_all_vectored<W: Write + ?Sized>(
     out: &mut W,
-    mut bufs: &mut [IoSlice<'_>],
+    bufs: &mut [IoSlice<'_>],
 ) -> io::Result<()> {
-    let mut remaining: usize = bufs.iter().map(|b| b.len()).sum();
+    let total = bufs.iter().map(|b| b.len()).sum();
+    write_all_vectored_len(out, bufs, total)
+}
+
+/// [`write_all_vectored`] for slices whose lengths add up to `total` (the
+/// caller counted them while filling the slices).
+pub(crate) fn write_all_vectored_len<W: Write + ?Sized>(
+    out: &mut W,
+    mut bufs: &mut [IoSlice<'_>],
+    total: usize,
+) -> io::Result<()> {
+    let mut remaining = total;
     // Drop leading empty slices.
     IoSlice::advance_slices(&mut bufs, 0);
     let mut backoff = WOULD_BLOCK_SLEEP_MIN;
@@ -363,6 +411,8 @@ pub(crate) fn write_all_vectored<W: Write + ?Sized>(
                     "output reported writing more bytes than it was given",
                 ))
             }
+            // The usual case: everything written, no slice to walk past.
+            Ok(n) if n == remaining => return Ok(()),
             Ok(n) => {
                 remaining -= n;
                 IoSlice::advance_slices(&mut bufs, n);

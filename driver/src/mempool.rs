@@ -271,6 +271,7 @@ impl Packet {
 
     /// Grows the data by `n` bytes at the front (into the headroom), for
     /// prepending a header in place. The new bytes are returned zeroed.
+    #[inline]
     pub fn push_front(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
         if n > self.off as usize {
             return Err(NoRoom);

@@ -218,17 +218,25 @@ impl Output {
             Output::Pcap { w, path } => {
                 // Each record header goes into the packet's headroom, right before
                 // the frame, so header and frame leave in one iovec, uncopied.
-                let mut kept = Vec::with_capacity(batch.len());
+                // Packets of one poll share a timestamp: it is split once per run.
+                let mut last = None;
+                let mut split = (0, 0);
                 for (p, &t) in batch.iter_mut().zip(ts) {
-                    let (header, incl) = w.record_header(t, p.len());
+                    if last != Some(t) {
+                        last = Some(t);
+                        split = w.timestamp(t);
+                    }
+                    let (header, incl) = w.record_header_at(split, p.len());
                     match p.push_front(RECORD_HEADER_LEN) {
                         Ok(room) => room.copy_from_slice(&header),
                         Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
                     }
-                    kept.push(RECORD_HEADER_LEN + incl);
+                    if RECORD_HEADER_LEN + incl < p.len() {
+                        // Cut to the snapshot length (the buffer is done with after this).
+                        let _ = p.set_len(RECORD_HEADER_LEN + incl);
+                    }
                 }
-                let records: Vec<&[u8]> = batch.iter().zip(&kept).map(|(p, &n)| &p[..n]).collect();
-                w.write_records(&records)
+                w.write_record_slices(batch.iter().map(|p| &p[..]))
                     .map_err(|source| CliError::Output {
                         path: path.clone(),
                         source,
