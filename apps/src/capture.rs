@@ -173,19 +173,25 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     if args.write.is_none() && args.format.is_some() {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
-    let mut rotator = Policy::from_args(args)?.map(Rotator::new);
-    if args.per_queue {
-        if args.write.as_deref().is_none_or(|w| w == "-") {
-            return Err(CliError::Usage(
-                "--per-queue needs -w FILE (one file per queue: FILE.qN.EXT)".into(),
-            ));
-        }
-        if rotator.is_some() {
-            return Err(CliError::Usage(
-                "--per-queue does not rotate files yet (-C, -G, -W, -b)".into(),
-            ));
-        }
+    let policy = Policy::from_args(args)?;
+    if args.per_queue && args.write.as_deref().is_none_or(|w| w == "-") {
+        return Err(CliError::Usage(
+            "--per-queue needs -w FILE (one file per queue: FILE.qN.EXT)".into(),
+        ));
     }
+    // With --per-queue, each queue's files rotate on their own (names FILE.qN…).
+    let mut queue_rotators: Vec<Option<Rotator>> = if args.per_queue {
+        (0..usize::from(args.queues))
+            .map(|q| policy.as_ref().map(|p| Rotator::new(p.for_queue(q))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut rotator = if args.per_queue {
+        None
+    } else {
+        policy.map(Rotator::new)
+    };
     if let Some(c) = &args.cores {
         multi::check_cores(&c.0)?;
     }
@@ -209,7 +215,9 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     let stop = device::stop_flag();
     // The output is created before the NIC is opened, so a bad path fails fast.
     let per_queue_files = match &args.write {
-        Some(path) if args.per_queue => multi::create_per_queue(path, args.queues)?,
+        Some(path) if args.per_queue => {
+            multi::create_per_queue(path, &mut queue_rotators, device::now_ns())?
+        }
         _ => Vec::new(),
     };
     let file = match &args.write {
@@ -228,11 +236,12 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         None => None,
     };
     let opened = device::open_any(dev_args, &config, Traffic::Always)?;
-    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, &stop))
+    crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, queue_rotators, &stop))
 }
 
 /// The capture on an opened device; generic over the backend so register
 /// accesses compile to the backend's own code (volatile MMIO on VFIO).
+#[allow(clippy::too_many_arguments)]
 fn capture_on<B: Backend>(
     mut dev: AnyDevice<B>,
     args: &CaptureArgs,
@@ -240,6 +249,7 @@ fn capture_on<B: Backend>(
     file: Option<(std::fs::File, String)>,
     per_queue_files: Vec<(std::fs::File, String)>,
     rotator: Option<Rotator>,
+    queue_rotators: Vec<Option<Rotator>>,
     stop: &AtomicBool,
 ) -> Result<(), CliError>
 where
@@ -286,10 +296,12 @@ where
         let outputs = if args.per_queue {
             let spec = spec.as_ref().expect("--per-queue has -w");
             let mut sinks = Vec::new();
-            for (q, (file, path)) in per_queue_files.into_iter().enumerate() {
+            let files = per_queue_files.into_iter().zip(queue_rotators);
+            for (q, ((file, path), rot)) in files.enumerate() {
                 let mut s = spec.clone();
                 s.interface.description = format!("{}, RSS queue {q}", s.interface.description);
-                sinks.push(Sink::new(Output::file(file, path, &s)?, Some(s), None));
+                let sink = Sink::new(Output::file(file, path, &s)?, Some(s), rot);
+                sinks.push(sink.of_queue(q));
             }
             multi::Outputs::PerQueue(sinks)
         } else {

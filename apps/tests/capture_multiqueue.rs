@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{complete_pcapng, igbpoll, ok, tmp};
+use common::{complete_frames, complete_pcapng, dir, igbpoll, ok, summary_count, tmp};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -215,6 +215,95 @@ fn per_queue_files_add_up() {
     }
     assert_eq!(per_q.len(), 4);
     assert_eq!(multiset(&all), multiset(&frames));
+}
+
+/// The files of queue `q` in `d` whose names start with `stem.qN`, in the
+/// order they were written.
+fn queue_files(d: &Path, stem: &str, q: usize) -> Vec<PathBuf> {
+    let prefix = format!("{stem}.q{q}");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect();
+    // tcpdump's names: x.qN.pcapng, x.qN.pcapng1, x.qN.pcapng2…; dumpcap's
+    // carry a zero-padded file number: both sort by (length, name).
+    v.sort_by_key(|p| {
+        let n = p.display().to_string();
+        (n.len(), n)
+    });
+    v
+}
+
+/// `--per-queue` with a rotation option: every queue's files are complete,
+/// they hold that queue's packets in order, and all files together hold
+/// every frame exactly once, as many as the summary says.
+fn per_queue_rotation(name: &str, ext: &str, rotation: &[&str]) -> Vec<usize> {
+    let (input, frames) = mixed_flows(&format!("flows-{name}.pcap"), 8_000);
+    let d = dir(name);
+    let out = d.join(format!("cap.{ext}"));
+    let mut args = vec![
+        "--sim",
+        "igb",
+        "--sim-replay",
+        input.to_str().unwrap(),
+        "capture",
+        "--queues",
+        "4",
+        "--per-queue",
+        "-w",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(rotation);
+    let err = ok(&igbpoll(&args));
+    let per_q = queue_counts(&err);
+    assert_eq!(per_q.len(), 4, "{err}");
+    let mut all = Vec::new();
+    let mut files_per_queue = Vec::new();
+    let mut files = 0;
+    for (q, &n) in per_q.iter().enumerate() {
+        let fs = queue_files(&d, "cap", q);
+        assert!(!fs.is_empty(), "queue {q} has files: {err}");
+        let mut mine = Vec::new();
+        for f in &fs {
+            mine.extend(complete_frames(f));
+        }
+        assert_eq!(mine.len() as u64, n, "queue {q} ({fs:?}): {err}");
+        assert_flow_order(&mine);
+        files_per_queue.push(fs.len());
+        files += fs.len();
+        all.extend(mine);
+    }
+    assert_eq!(all.len() as u64, summary_count(&err, " packets captured"));
+    assert_eq!(multiset(&all), multiset(&frames));
+    assert!(
+        err.contains(&format!(", {files} files")),
+        "{files} files: {err}"
+    );
+    files_per_queue
+}
+
+#[test]
+fn per_queue_files_rotate_by_size() {
+    // 8,000 frames of 60–100 bytes over four queues: ~200 kB a queue.
+    let files = per_queue_rotation("pq-c", "pcapng", &["-C", "40k"]);
+    assert!(
+        files.iter().all(|&n| n >= 3),
+        "every queue rotated: {files:?}"
+    );
+}
+
+#[test]
+fn per_queue_files_rotate_by_packets() {
+    let files = per_queue_rotation("pq-b", "pcap", &["-b", "packets:500"]);
+    assert!(
+        files.iter().all(|&n| n >= 3),
+        "every queue rotated: {files:?}"
+    );
 }
 
 #[test]

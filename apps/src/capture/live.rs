@@ -62,6 +62,9 @@ pub struct Live {
     /// Bumped by the writer to ask for a fresh snapshot.
     request: AtomicU64,
     snapshot: Mutex<Snapshot>,
+    /// With `--queues`: each queue's counters, published just before the
+    /// snapshot they belong to.
+    queues: Mutex<Vec<Snapshot>>,
     changed: Condvar,
 }
 
@@ -106,6 +109,19 @@ impl Live {
         s.written = self.written();
         *lock(&self.snapshot) = s;
         self.changed.notify_all();
+    }
+
+    /// Publishes each queue's counters; call before [`Live::publish`] of the
+    /// snapshot they go with, so whoever sees that snapshot finds them.
+    pub fn publish_queues(&self, per_queue: &[Snapshot]) {
+        let mut q = lock(&self.queues);
+        q.clear();
+        q.extend_from_slice(per_queue);
+    }
+
+    /// Queue `q`'s latest counters, if any were published.
+    pub fn queue(&self, q: usize) -> Option<Snapshot> {
+        lock(&self.queues).get(q).copied()
     }
 
     /// The latest snapshot.

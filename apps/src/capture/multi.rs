@@ -36,6 +36,7 @@ use igbpoll_driver::{Backend, Packet, Stats};
 use igbpoll_ring::{CachePadded, Consumer, Full, PopError, Producer, Ring};
 
 use super::live::{stats_line, thread_cpu_ns, Live, Snapshot};
+use super::rotate::Rotator;
 use super::writer::{Output, Sink};
 use super::{print_summary, Accounting, RxCounts, RxReport, STATS_INTERVAL_NS};
 use crate::cli::CaptureArgs;
@@ -115,11 +116,25 @@ pub fn queue_path(path: &str, q: usize) -> String {
     }
 }
 
-/// The output files of `--per-queue`, created (before the NIC is opened).
-pub fn create_per_queue(path: &str, queues: u16) -> Result<Vec<(std::fs::File, String)>, CliError> {
-    (0..usize::from(queues))
-        .map(|q| {
-            let name = queue_path(path, q);
+/// The output files of `--per-queue`, created (before the NIC is opened):
+/// `NAME.qN.EXT`, or each queue's rotator's first name (opened at `now_ns`).
+pub fn create_per_queue(
+    path: &str,
+    rotators: &mut [Option<Rotator>],
+    now_ns: u64,
+) -> Result<Vec<(std::fs::File, String)>, CliError> {
+    rotators
+        .iter_mut()
+        .enumerate()
+        .map(|(q, r)| {
+            let name = match r {
+                Some(r) => r
+                    .first(now_ns)
+                    .map_err(CliError::Usage)?
+                    .display()
+                    .to_string(),
+                None => queue_path(path, q),
+            };
             Output::create(&name).map(|f| (f, name))
         })
         .collect()
@@ -300,6 +315,7 @@ where
                 let now_stats = dev.nic.stats();
                 let (mut s, per_q) = snapshot(dev, &now_stats, sh, start_ns, now, false);
                 s.written = live.written();
+                live.publish_queues(&per_q);
                 live.publish(s, served);
                 if now >= next_stats {
                     next_stats = now + STATS_INTERVAL_NS;
@@ -340,6 +356,7 @@ where
         let (mut last, per_q) = snapshot(dev, &stats, sh, start_ns, device::now_ns(), true);
         last.written = live.written();
         *sh.per_queue_last.lock().unwrap_or_else(|e| e.into_inner()) = per_q.clone();
+        live.publish_queues(&per_q);
         live.publish(last, served);
         wt.unpark();
         let w = writer
@@ -731,6 +748,19 @@ fn write_all(
                         live.add_written(sink.written - before);
                         writing = stop_writing(res, &mut r);
                     }
+                    // Time rotates every queue's files, whichever queue is busy.
+                    if writing {
+                        let now = b.ts_ns;
+                        if sinks
+                            .iter()
+                            .any(|s| s.deadline_ns().is_some_and(|d| now >= d))
+                        {
+                            let res = sinks
+                                .iter_mut()
+                                .try_fold(true, |ok, s| s.tick(now, live).map(|o| ok && o));
+                            writing = stop_writing(res, &mut r);
+                        }
+                    }
                     r.received += k;
                     stamps.clear();
                     b.packets.clear();
@@ -824,7 +854,7 @@ fn write_all(
     }
     match outputs {
         Outputs::Merged(mut s) => {
-            if writing {
+            if writing || r.file_limit {
                 if let Err(e) = s.finish(&last) {
                     r.error = Some(e);
                 }
@@ -839,7 +869,9 @@ fn write_all(
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             for (i, mut s) in sinks.into_iter().enumerate() {
-                if writing {
+                // After -G … -W ended the capture on one queue, the other
+                // queues' open files are still ended properly.
+                if writing || r.file_limit {
                     let mut q = per_q.get(i).copied().unwrap_or(last);
                     q.at_ns = last.at_ns;
                     if let Err(e) = s.finish(&q) {

@@ -171,6 +171,31 @@ impl Policy {
         }))
     }
 
+    /// The same policy for the files of one queue of `--per-queue`: every
+    /// name gets `.qN` before its extension (`x.pcap` → `x.q2.pcap`, then
+    /// `x.q2.pcap1`… with `-C`; dumpcap's `cap.q2_00001_…pcapng`).
+    pub fn for_queue(&self, q: usize) -> Policy {
+        let naming = match &self.naming {
+            Naming::Tcpdump {
+                pattern,
+                strftime,
+                counter,
+            } => Naming::Tcpdump {
+                pattern: super::multi::queue_path(pattern, q),
+                strftime: *strftime,
+                counter: *counter,
+            },
+            Naming::Dumpcap { prefix, ext } => Naming::Dumpcap {
+                prefix: format!("{prefix}.q{q}"),
+                ext: ext.clone(),
+            },
+        };
+        Policy {
+            naming,
+            ..self.clone()
+        }
+    }
+
     fn dumpcap_size_rule(&self) -> bool {
         matches!(self.naming, Naming::Dumpcap { .. })
     }
@@ -453,6 +478,24 @@ mod tests {
         );
         r.first(123 * NANOS).unwrap();
         assert_eq!(r.deadline_ns(), Some(133 * NANOS));
+    }
+
+    #[test]
+    fn per_queue_names_carry_the_queue() {
+        let p = policy(&["-w", "/d/x.pcap", "-C", "1"]).unwrap().unwrap();
+        let mut r = Rotator::new(p.for_queue(2));
+        assert_eq!(r.first(0).unwrap().display().to_string(), "/d/x.q2.pcap");
+        let Next::Open { path, .. } = r.next(1).unwrap() else {
+            panic!()
+        };
+        assert_eq!(path.display().to_string(), "/d/x.q2.pcap1");
+        let p = policy(&["-w", "/d/cap.pcapng", "-b", "packets:5"])
+            .unwrap()
+            .unwrap();
+        let first = Rotator::new(p.for_queue(0)).first(0).unwrap();
+        let first = first.display().to_string();
+        assert!(first.starts_with("/d/cap.q0_00001_"), "{first}");
+        assert!(first.ends_with(".pcapng"), "{first}");
     }
 
     #[test]

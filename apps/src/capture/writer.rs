@@ -331,6 +331,9 @@ pub struct Sink {
     pub(super) written: u64,
     /// Files opened.
     pub(super) files: u64,
+    /// With `--per-queue`: the queue whose packets this sink writes (its
+    /// rotated files' statistics blocks give that queue's counters).
+    queue: Option<usize>,
 }
 
 impl Sink {
@@ -343,7 +346,20 @@ impl Sink {
             file_packets: 0,
             written: 0,
             files: 1,
+            queue: None,
         }
+    }
+
+    /// The sink of queue `q` (`--per-queue`).
+    pub fn of_queue(mut self, q: usize) -> Sink {
+        self.queue = Some(q);
+        self
+    }
+
+    /// When the current file must end, if time rotates files.
+    pub(super) fn deadline_ns(&self) -> Option<u64> {
+        self.out.as_ref()?;
+        self.rotator.as_ref().and_then(Rotator::deadline_ns)
     }
 
     /// Writes the packets (packet `i` received at `ts[i]`), switching files
@@ -421,6 +437,14 @@ impl Sink {
                 live.fresh(FRESH_STATS_WAIT)
             } else {
                 live.latest()
+            };
+            // A queue's file gives that queue's counters (as of the same reading).
+            let s = match self.queue.and_then(|q| live.queue(q)) {
+                Some(mut q) => {
+                    q.at_ns = s.at_ns;
+                    q
+                }
+                None => s,
             };
             out.finish(&isb(&s, device::now_ns(), self.written, spec.has_filter))?;
         }
