@@ -24,6 +24,7 @@ pub mod checksum;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod tcp;
 pub mod udp;
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
@@ -32,6 +33,10 @@ pub use ethernet::{
 };
 pub use icmp::{Packet as IcmpPacket, Repr as IcmpRepr};
 pub use ipv4::{Packet as Ipv4Packet, Protocol as IpProtocol, Repr as Ipv4Repr};
+pub use tcp::{
+    Flags as TcpFlags, Options as TcpOptions, Packet as TcpPacket, Repr as TcpRepr,
+    SeqNumber as TcpSeqNumber,
+};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 /// IPv4 addresses are the standard library's.
