@@ -486,6 +486,12 @@ impl WakeThread {
         })
     }
 
+    /// True while the thread watches the TAP and has not seen a frame.
+    #[inline]
+    fn armed(&self) -> bool {
+        self.shared.armed.load(Ordering::Acquire)
+    }
+
     /// Asks the thread to watch the TAP (no-op when it already does).
     #[inline]
     fn arm(&self) {
@@ -589,6 +595,11 @@ impl TapSource {
 
 impl FrameSource for TapSource {
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
+        // Armed and not fired yet: poll(2) has seen nothing, so a read would
+        // find nothing either (the thread disarms as soon as a frame is queued).
+        if self.idle_since.is_some() && self.wake.armed() {
+            return SourcePoll::Until(now + IDLE_HINT);
+        }
         if now < self.next_read {
             return match self.idle_since {
                 Some(since) if now < since + ARM_AFTER => SourcePoll::Until(since + ARM_AFTER),
