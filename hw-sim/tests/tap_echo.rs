@@ -205,6 +205,17 @@ fn kernel_pings_the_driver_through_the_tap() {
         .output()
         .expect("run ping");
     let took = started.elapsed();
+    // A frame longer than the TAP end's maximum (1518 bytes) is dropped there
+    // and counted: a 1900-byte ping on a 2000-byte MTU.
+    in_ns(&["link", "set", "dev", &name, "mtu", "2000"]);
+    let big = Command::new("ip")
+        .args([
+            "netns", "exec", &ns.0, "ping", "-c", "1", "-W", "1", "-s", "1900",
+        ])
+        .arg(&target)
+        .output()
+        .expect("run ping");
+    assert!(!big.status.success(), "a 1942-byte frame got an answer");
     stop.store(true, Ordering::Relaxed);
     let answered = responder.join().expect("responder");
     let text = String::from_utf8_lossy(&ping.stdout).into_owned();
@@ -221,8 +232,15 @@ fn kernel_pings_the_driver_through_the_tap() {
     );
     // The ARP request (42 bytes from the kernel) was padded, and was answered.
     assert!(s.rx_padded >= 1, "{s:?}");
+    assert!(s.rx_oversize >= 1, "{s:?}");
     assert!(answered >= 201, "{answered}");
     assert!(s.tx_frames >= 201 && s.tx_errors == 0, "{s:?}");
-    // Generous: a loaded two-core machine. Typical figures are printed above.
-    assert!(avg < 5_000.0, "average RTT {avg} us");
+    // The engine slept between pings and the wake-up thread woke it.
+    assert!(s.wakeups >= 1, "{s:?}");
+    // Generous bounds: other work shares the two cores. Typical figures (min
+    // ~20 us, avg 30-90 us when the machine is quiet) are printed above.
+    assert!(
+        min < 2_000.0 && avg < 20_000.0,
+        "RTT min {min} us, avg {avg} us"
+    );
 }
