@@ -254,7 +254,8 @@ pub struct CaptureArgs {
 
     /// With --queues N and -w NAME.EXT: one file per queue, NAME.qN.EXT, each
     /// with its own interface description and statistics, instead of one file
-    /// merged in timestamp order.
+    /// merged in timestamp order. With -C/-G/-W/-b each queue's files rotate
+    /// on their own (NAME.qN.EXT1…, or dumpcap's NAME.qN_00001_…).
     #[arg(long)]
     pub per_queue: bool,
 
