@@ -15,8 +15,11 @@ step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 . scripts/lib/deps.sh
 # tcpdump and tshark/capinfos read what igbpoll writes; libpcap-dev is for the
-# filter compiler (the `pcap` crate links libpcap).
-pkgs=(tcpdump tshark wireshark-common libpcap-dev)
+# filter compiler (the `pcap` crate links libpcap). The stack's tests against the
+# Linux kernel (apps/tests/serve_kernel.rs) use ping, arping, socat, curl and
+# nftables inside network namespaces they create (iproute2).
+pkgs=(tcpdump tshark wireshark-common libpcap-dev
+      iputils-ping iputils-arping socat curl nftables iproute2)
 if [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
   ensure_pkgs "${pkgs[@]}"
 fi
@@ -36,6 +39,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (release build: the simulator's DMA thread runs at speed)"
 cargo test --workspace --release
+
+step "fuzz the stack's parsers (scripts/fuzz.sh, 20 s)"
+scripts/fuzz.sh 20
 
 if [ "${IGBPOLL_QEMU:-1}" = 1 ]; then
   # The real VFIO path: igbpoll in a guest with an emulated IOMMU, on QEMU's

@@ -431,7 +431,7 @@ pub struct Repr<'a> {
     pub dst_port: u16,
     /// Sequence number.
     pub seq: SeqNumber,
-    /// Acknowledgment number, meaningful when `flags` has ACK.
+    /// Acknowledgment number; zero when `flags` has no ACK.
     pub ack: SeqNumber,
     /// Control bits, as on the wire.
     pub flags: Flags,
@@ -464,7 +464,12 @@ impl<'a> Repr<'a> {
             src_port: packet.src_port(),
             dst_port: packet.dst_port(),
             seq: packet.seq_number(),
-            ack: packet.ack_number(),
+            // Without ACK the field means nothing: read as zero, as emitted.
+            ack: if packet.flags().contains(Flags::ACK) {
+                packet.ack_number()
+            } else {
+                SeqNumber(0)
+            },
             flags: packet.flags(),
             window: packet.window(),
             options: Options::parse(packet.options())?,
