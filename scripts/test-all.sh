@@ -40,8 +40,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (release build: the simulator's DMA thread runs at speed)"
 cargo test --workspace --release
 
-step "fuzz the stack's parsers (scripts/fuzz.sh, 20 s)"
-scripts/fuzz.sh 20
+step "fuzz the stack's parsers (scripts/fuzz.sh, 15 s per target)"
+scripts/fuzz.sh 15
 
 if [ "${IGBPOLL_QEMU:-1}" = 1 ]; then
   # The real VFIO path: igbpoll in a guest with an emulated IOMMU, on QEMU's
