@@ -71,9 +71,10 @@ for t in "${targets[@]}"; do
   if [ "$status" -ne 0 ]; then
     failed+=("$t")
     line="$line  FAILED (exit $status)"
-    echo "== $t failed (exit $status); the end of its log ($PWD/$log):" >&2
-    tail -n 40 "$log" >&2
+    echo "== $t failed (exit $status); its whole log: stack/fuzz/$log" >&2
+    grep -m 3 -A 2 -E 'panicked at|ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY' "$log" >&2 || tail -n 20 "$log" >&2
     for a in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do
+      a=${a#"$PWD/"}
       echo "reproducer: stack/fuzz/$a" >&2
       echo "replay:     (cd stack/fuzz && ${cargo[*]} fuzz run ${fuzz_flags[*]} $t $a)" >&2
     done

@@ -17,9 +17,10 @@ step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 # tcpdump and tshark/capinfos read what igbpoll writes; libpcap-dev is for the
 # filter compiler (the `pcap` crate links libpcap). The stack's tests against the
 # Linux kernel (apps/tests/serve_kernel.rs) use ping, arping, socat, curl and
-# nftables inside network namespaces they create (iproute2).
+# nftables inside network namespaces they create (iproute2). g++ builds
+# libFuzzer for the fuzz step (cargo fuzz; scripts/fuzz.sh).
 pkgs=(tcpdump tshark wireshark-common libpcap-dev
-      iputils-ping iputils-arping socat curl nftables iproute2)
+      iputils-ping iputils-arping socat curl nftables iproute2 g++)
 if [ -z "${IGBPOLL_SKIP_INSTALL:-}" ]; then
   ensure_pkgs "${pkgs[@]}"
 fi
