@@ -992,6 +992,33 @@ fn reassembled_ping_too_big_for_one_reply_is_dropped() {
     assert!(dev.take().is_empty(), "output never fragments");
 }
 
+#[test]
+fn ip_options_are_skipped() {
+    let mut dev = VecDev::default();
+    let mut i = iface_knowing_peer(&mut dev);
+    let request = icmp_echo(8, 9, 9, b"opts");
+    // A header with one option word (four NOPs): IHL 6.
+    let plain = ipv4(PEER_IP, OUR_IP, 1, 1, false, 0, &request);
+    let mut p = plain[..20].to_vec();
+    p[0] = 0x46;
+    p[2..4].copy_from_slice(&((24 + request.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[1, 1, 1, 1]);
+    p[10..12].fill(0);
+    let sum = checksum::checksum(&p);
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.extend_from_slice(&request);
+    i.receive(t(0), &ip_frame(PEER_MAC, &p), &mut dev);
+    let out = dev.take();
+    assert_eq!(out.len(), 1);
+    let (_, ip, icmp) = parse_ip(&out[0]);
+    assert_eq!(
+        ip.payload_len,
+        request.len(),
+        "the reply carries no options"
+    );
+    assert_eq!(&icmp[8..], b"opts");
+}
+
 // ---- malformed input ----
 
 #[test]
