@@ -21,6 +21,8 @@ const MAC_A: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0x12, 0x34, 0x
 const MAC_B: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
 const IP_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const IP_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// The VLAN the iface target's interface is on when its first byte says so.
+const VLAN: u16 = 100;
 
 /// One seed: the target it is for, a file name, the bytes.
 struct Seed {
@@ -173,6 +175,187 @@ fn with_addrs(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The iface target's records (see fuzz_targets/iface.rs): its input.
+struct IfaceInput(Vec<u8>);
+
+impl IfaceInput {
+    fn new(vlan: bool) -> IfaceInput {
+        IfaceInput(vec![u8::from(vlan), 0])
+    }
+    /// A received frame, `step` × 8 ms after the previous record.
+    fn frame(mut self, step: u8, frame: &[u8]) -> IfaceInput {
+        self.0.push(0);
+        self.0.push(step);
+        self.0
+            .extend_from_slice(&u16::try_from(frame.len()).unwrap().to_be_bytes());
+        self.0.extend_from_slice(frame);
+        self
+    }
+    /// A poll `step_ms` after the previous record.
+    fn poll(mut self, step_ms: u16) -> IfaceInput {
+        self.0.push(2);
+        self.0.extend_from_slice(&step_ms.to_be_bytes());
+        self
+    }
+    /// The application sends `len6` × 6 bytes from its first socket.
+    fn udp_send(mut self, to: Ipv4Addr, port: u16, len6: u8) -> IfaceInput {
+        self.0.extend_from_slice(&[3, 0]);
+        self.0.extend_from_slice(&to.octets());
+        self.0.extend_from_slice(&port.to_be_bytes());
+        self.0.push(len6);
+        self
+    }
+}
+
+/// A frame from MAC_A to the iface target's interface (or to broadcast),
+/// padded to the Ethernet minimum as a NIC would receive it.
+fn frame_to_iface(
+    broadcast: bool,
+    vlan: Option<u16>,
+    ethertype: EtherType,
+    payload: &[u8],
+) -> Vec<u8> {
+    let dst = if broadcast {
+        EthernetAddress::BROADCAST
+    } else {
+        MAC_B
+    };
+    let mut f = ethernet(dst, vlan, ethertype, payload);
+    if f.len() < 60 {
+        f.resize(60, 0);
+    }
+    f
+}
+
+fn iface_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let ping_data: Vec<u8> = (0u8..32).collect();
+    let ping = icmp_message(&IcmpRepr::EchoRequest {
+        ident: 7,
+        seq_no: 1,
+        data: &ping_data,
+    });
+    let ping_packet = ipv4(IP_A, IP_B, IpProtocol::ICMP, &ping, (false, 0));
+    let who_has = arp(ArpOperation::REQUEST, 0);
+    let is_at = {
+        let repr = ArpRepr {
+            operation: ArpOperation::REPLY,
+            source_hardware_addr: MAC_A,
+            source_protocol_addr: IP_A,
+            target_hardware_addr: MAC_B,
+            target_protocol_addr: IP_B,
+        };
+        let mut buf = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut ArpPacket::new_unchecked(&mut buf[..]));
+        buf
+    };
+    let echo = udp_datagram(IP_A, IP_B, 7, b"echo this, please");
+    let closed = udp_datagram(IP_A, IP_B, 9, b"discard");
+    let echo_packet = ipv4(IP_A, IP_B, IpProtocol::UDP, &echo, (false, 0));
+    let closed_packet = ipv4(IP_A, IP_B, IpProtocol::UDP, &closed, (false, 0));
+    let first = ipv4(IP_A, IP_B, IpProtocol::UDP, &echo[..16], (true, 0));
+    let last = ipv4(IP_A, IP_B, IpProtocol::UDP, &echo[16..], (false, 16));
+    let broadcast = udp_datagram(IP_A, Ipv4Addr::BROADCAST, 5353, b"anyone?");
+    let broadcast_packet = ipv4(
+        IP_A,
+        Ipv4Addr::BROADCAST,
+        IpProtocol::UDP,
+        &broadcast,
+        (false, 0),
+    );
+    let tcp_syn = {
+        let syn = TcpRepr {
+            src_port: 51000,
+            dst_port: 80,
+            seq: TcpSeqNumber(1),
+            ack: TcpSeqNumber(0),
+            flags: TcpFlags::SYN,
+            window: 64240,
+            options: TcpOptions {
+                mss: Some(1460),
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        };
+        ipv4(
+            IP_A,
+            IP_B,
+            IpProtocol::TCP,
+            &tcp_segment(&syn, IP_A, IP_B),
+            (false, 0),
+        )
+    };
+    let f = |b, e, p: &[u8]| frame_to_iface(b, None, e, p);
+    let tagged = |p: &[u8]| frame_to_iface(false, Some(VLAN), EtherType::IPV4, p);
+    vec![
+        (
+            "arp-then-ping",
+            IfaceInput::new(false)
+                .frame(0, &f(true, EtherType::ARP, &who_has))
+                .frame(1, &f(false, EtherType::IPV4, &ping_packet))
+                .0,
+        ),
+        (
+            "ping-waits-for-arp",
+            IfaceInput::new(false)
+                .frame(0, &f(false, EtherType::IPV4, &ping_packet))
+                .poll(1500)
+                .frame(1, &f(false, EtherType::ARP, &is_at))
+                .0,
+        ),
+        (
+            "udp-echo-and-closed-port",
+            IfaceInput::new(false)
+                .frame(0, &f(false, EtherType::ARP, &is_at))
+                .frame(1, &f(false, EtherType::IPV4, &echo_packet))
+                .frame(1, &f(false, EtherType::IPV4, &closed_packet))
+                .frame(1, &f(false, EtherType::IPV4, &broadcast_packet))
+                .0,
+        ),
+        (
+            "fragments",
+            IfaceInput::new(false)
+                .frame(0, &f(false, EtherType::IPV4, &last))
+                .frame(2, &f(false, EtherType::IPV4, &first))
+                .frame(2, &f(false, EtherType::IPV4, &first))
+                .poll(11_000)
+                .0,
+        ),
+        (
+            "vlan",
+            IfaceInput::new(true)
+                .frame(0, &tagged(&ping_packet))
+                .frame(
+                    0,
+                    &frame_to_iface(false, Some(0), EtherType::IPV4, &ping_packet),
+                )
+                .frame(
+                    0,
+                    &frame_to_iface(true, Some(VLAN), EtherType::ARP, &who_has),
+                )
+                .0,
+        ),
+        (
+            "app-sends",
+            IfaceInput::new(false)
+                .udp_send(IP_A, 9000, 10)
+                .udp_send(Ipv4Addr::new(192, 0, 2, 1), 53, 3)
+                .udp_send(Ipv4Addr::BROADCAST, 5353, 1)
+                .poll(0)
+                .poll(1000)
+                .frame(0, &f(false, EtherType::ARP, &is_at))
+                .poll(0)
+                .0,
+        ),
+        (
+            "tcp-syn",
+            IfaceInput::new(false)
+                .frame(0, &f(false, EtherType::ARP, &is_at))
+                .frame(0, &f(false, EtherType::IPV4, &tcp_syn))
+                .0,
+        ),
+    ]
+}
+
 fn seeds() -> Vec<Seed> {
     let seed = |target, name, bytes| Seed {
         target,
@@ -297,6 +480,9 @@ fn seeds() -> Vec<Seed> {
         seed("udp", "hello", with_addrs(IP_A, IP_B, &hello)),
         seed("udp", "empty", with_addrs(IP_B, IP_A, &empty_udp)),
     ];
+    for (name, input) in iface_seeds() {
+        all.push(seed("iface", name, input));
+    }
     for (name, segment) in tcp_seeds {
         let (src, dst) = if name == "syn-ack" {
             (IP_B, IP_A)
