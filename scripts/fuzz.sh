@@ -56,7 +56,6 @@ echo "setup and build took $(( t_build - t0 ))s"
 
 mkdir -p target/fuzz-logs
 failed=()
-summary=()
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "target/seeds/$t"
   log=target/fuzz-logs/$t.log
@@ -80,12 +79,9 @@ for t in "${targets[@]}"; do
     done
   fi
   echo "$line"
-  summary+=("$line")
 done
 
-echo
-echo "fuzzed ${#targets[@]} targets for ${secs}s each in $(( $(date +%s) - t_build ))s (build $(( t_build - t0 ))s):"
-printf '  %s\n' "${summary[@]}"
+echo "fuzzed ${#targets[@]} targets for ${secs}s each in $(( $(date +%s) - t_build ))s (setup and build $(( t_build - t0 ))s)"
 if [ ${#failed[@]} -ne 0 ]; then
   echo "fuzzing found crashes in: ${failed[*]} (reproducers above, under stack/fuzz/artifacts/)" >&2
   exit 1
