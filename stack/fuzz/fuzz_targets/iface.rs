@@ -16,13 +16,22 @@
 //!
 //! After every record the application reads what its sockets received. At the
 //! end the clock jumps an hour ahead and `poll` must leave no work due.
+//!
+//! Time is passed in and randomness seeded, so the interface should be
+//! deterministic: with `IGBPOLL_FUZZ_DETERMINISM=1` in the environment, a
+//! second interface is fed the same input and must send the same frames in the
+//! same order and end with the same counters. Off by default for now: the ARP
+//! cache retries pending addresses in its `HashMap`'s (randomly seeded) order,
+//! so two pending addresses are asked for in either order (a known bug of the
+//! stack, see scripts/fuzz.sh); turn it on by default once that is fixed.
 #![no_main]
 
 use std::net::SocketAddrV4;
+use std::sync::OnceLock;
 
 use igbpoll_stack::iface::{
-    ArpConfig, Interface, InterfaceConfig, ReassemblyConfig, TxDevice, UdpConfig, UdpHandle,
-    MIN_FRAME_LEN, MTU,
+    ArpConfig, IfaceStats, Interface, InterfaceConfig, ReassemblyConfig, TxDevice, UdpConfig,
+    UdpHandle, MIN_FRAME_LEN, MTU,
 };
 use igbpoll_stack::time::Instant;
 use igbpoll_stack::wire::{
@@ -47,7 +56,17 @@ struct CheckingDevice {
     vlan_id: Option<u16>,
     refuse: u8,
     count: u32,
-    sent: u32,
+    /// FNV-1a over every frame sent, with its length.
+    digest: u64,
+}
+
+impl CheckingDevice {
+    fn record(&mut self, frame: &[u8]) {
+        let len = (frame.len() as u64).to_le_bytes();
+        for &b in len.iter().chain(frame) {
+            self.digest = (self.digest ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 impl TxDevice for CheckingDevice {
@@ -62,7 +81,7 @@ impl TxDevice for CheckingDevice {
         let mut buf = vec![0xa5 ^ (k as u8); len];
         fill(&mut buf);
         check_frame(&buf, self.vlan_id);
-        self.sent += 1;
+        self.record(&buf);
         true
     }
 }
@@ -200,14 +219,16 @@ fn drain(iface: &mut Interface) {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
+/// Runs the whole input through a new interface; returns what the device saw
+/// (transmissions asked for, digest of the frames sent) and the counters.
+fn run(data: &[u8]) -> (u32, u64, IfaceStats) {
     let mut input = Input(data);
     let vlan = input.u8() & 1 != 0;
     let mut dev = CheckingDevice {
         vlan_id: vlan.then_some(VLAN),
         refuse: input.u8(),
         count: 0,
-        sent: 0,
+        digest: 0xcbf2_9ce4_8422_2325,
     };
     let mut iface = Interface::new(config(vlan), 1);
     let handles: Vec<UdpHandle> = PORTS.iter().map(|&p| iface.udp_bind(p).unwrap()).collect();
@@ -248,5 +269,20 @@ fuzz_target!(|data: &[u8]| {
     iface.poll(now, &mut dev);
     if let Some(at) = iface.poll_at() {
         assert!(at > now, "poll left work due at {at:?} (now {now:?})");
+    }
+    (dev.count, dev.digest, iface.stats())
+}
+
+/// Whether to check that a second run gives the same output.
+fn check_determinism() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("IGBPOLL_FUZZ_DETERMINISM").is_some_and(|v| v == "1"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let first = run(data);
+    if check_determinism() {
+        let second = run(data);
+        assert_eq!(first, second, "the same input gave different output");
     }
 });
