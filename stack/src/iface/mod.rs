@@ -27,6 +27,10 @@
 //!   closed port is answered with port unreachable (never for broadcasts,
 //!   rate limited).
 //! * UDP to bound sockets (checksum verified; zero means none was sent).
+//! * TCP segments to our address: header and checksum verified (failures
+//!   counted as `rx_tcp_malformed` / `rx_tcp_bad_checksum`; segments to a
+//!   broadcast as `rx_tcp_broadcast`). TCP itself is not hooked in yet:
+//!   well-formed segments are counted as `rx_tcp_unhandled` and dropped.
 //!
 //! Output never fragments: a payload larger than [`MTU`] minus the headers
 //! is refused. Frames are emitted straight into the device's buffer.
@@ -34,6 +38,7 @@
 //! holds makes the interface panic.
 
 mod arp_cache;
+mod config;
 mod output;
 mod reassembly;
 mod stats;
@@ -43,9 +48,9 @@ mod udp;
 mod tests;
 
 use std::net::SocketAddrV4;
-use std::time::Duration;
 
 pub use arp_cache::ArpConfig;
+pub use config::InterfaceConfig;
 pub use output::{MIN_FRAME_LEN, MTU};
 pub use reassembly::ReassemblyConfig;
 pub use stats::IfaceStats;
@@ -60,8 +65,8 @@ use crate::time::Instant;
 use crate::wire::icmp::DstUnreachable;
 use crate::wire::{
     self, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetPacket,
-    EthernetRepr, IcmpPacket, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, UdpPacket,
-    UdpRepr,
+    EthernetRepr, IcmpPacket, IcmpRepr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, TcpPacket,
+    TcpRepr, UdpPacket, UdpRepr,
 };
 
 /// Where the interface puts outgoing frames. The driver implements it by
@@ -71,59 +76,6 @@ pub trait TxDevice {
     /// and queues it for transmission. Returns false (and does not call
     /// `fill`) when there is no room now; the interface counts that.
     fn transmit<F: FnOnce(&mut [u8])>(&mut self, len: usize, fill: F) -> bool;
-}
-
-/// How an [`Interface`] is set up. [`InterfaceConfig::new`] fills in the
-/// defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InterfaceConfig {
-    /// Our MAC address.
-    pub mac: [u8; 6],
-    /// Our IPv4 address.
-    pub ip: Ipv4Addr,
-    /// The subnet's prefix length (0 to 32).
-    pub prefix_len: u8,
-    /// The router for destinations off the subnet (none: they are dropped
-    /// and counted as `tx_no_route`).
-    pub gateway: Option<Ipv4Addr>,
-    /// The 802.1Q VLAN the interface is on. `None`: tagged frames (other
-    /// than priority tags, VLAN 0) are dropped. `Some(id)`: frames tagged
-    /// with `id` are accepted too, and the interface's own ARP requests and
-    /// broadcasts carry that tag.
-    pub vlan_id: Option<u16>,
-    /// Time to live of the packets sent.
-    pub ttl: u8,
-    /// The ARP cache.
-    pub arp: ArpConfig,
-    /// IPv4 reassembly.
-    pub reassembly: ReassemblyConfig,
-    /// UDP sockets.
-    pub udp: UdpConfig,
-    /// ICMP errors that may be sent in a burst.
-    pub icmp_error_burst: u32,
-    /// One more ICMP error may be sent per this interval (zero: no limit).
-    pub icmp_error_interval: Duration,
-}
-
-impl InterfaceConfig {
-    /// A configuration for `mac` and `ip`/`prefix_len` with no gateway, no
-    /// VLAN, TTL 64, and the default ARP, reassembly and UDP settings; ICMP
-    /// errors at most 10 at once and 10 per second.
-    pub fn new(mac: [u8; 6], ip: Ipv4Addr, prefix_len: u8) -> InterfaceConfig {
-        InterfaceConfig {
-            mac,
-            ip,
-            prefix_len,
-            gateway: None,
-            vlan_id: None,
-            ttl: 64,
-            arp: ArpConfig::default(),
-            reassembly: ReassemblyConfig::default(),
-            udp: UdpConfig::default(),
-            icmp_error_burst: 10,
-            icmp_error_interval: Duration::from_millis(100),
-        }
-    }
 }
 
 /// A datagram waiting to be sent: from our port, to where.
@@ -395,6 +347,7 @@ impl Interface {
         match ip.protocol {
             IpProtocol::ICMP => self.receive_icmp(now, dev, ip, payload, broadcast),
             IpProtocol::UDP => self.receive_udp(now, dev, ip, payload, broadcast),
+            IpProtocol::TCP => self.receive_tcp(ip, payload, broadcast),
             _ => self.net.stats.rx_ipv4_unknown_protocol += 1,
         }
     }
@@ -491,6 +444,24 @@ impl Interface {
                     self.port_unreachable(now, dev, ip, payload);
                 }
             }
+        }
+    }
+
+    /// Checks a TCP segment (header, checksum, not to a broadcast).
+    fn receive_tcp(&mut self, ip: &Ipv4Repr, payload: &[u8], broadcast: bool) {
+        let stats = &mut self.net.stats;
+        if broadcast {
+            stats.rx_tcp_broadcast += 1;
+            return;
+        }
+        let Ok(packet) = TcpPacket::new_checked(payload) else {
+            stats.rx_tcp_malformed += 1;
+            return;
+        };
+        match TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr) {
+            Ok(_) => stats.rx_tcp_unhandled += 1,
+            Err(wire::Error::Checksum) => stats.rx_tcp_bad_checksum += 1,
+            Err(_) => stats.rx_tcp_malformed += 1,
         }
     }
 

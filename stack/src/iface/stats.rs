@@ -132,6 +132,8 @@ counters! {
     rx_tcp_bad_checksum,
     /// TCP dropped: sent to a broadcast address.
     rx_tcp_broadcast,
+    /// TCP segments well formed but dropped: TCP is not hooked in yet.
+    rx_tcp_unhandled,
     /// TCP segments sent.
     tx_tcp,
     /// Frames handed to the device.

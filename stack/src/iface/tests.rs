@@ -142,6 +142,23 @@ fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, data: &[u8], csum: 
     d
 }
 
+/// A TCP segment without options (flags as on the wire), checksum filled.
+fn tcp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, flags: u8, data: &[u8]) -> Vec<u8> {
+    let mut d = Vec::new();
+    d.extend_from_slice(&sport.to_be_bytes());
+    d.extend_from_slice(&dport.to_be_bytes());
+    d.extend_from_slice(&1000u32.to_be_bytes());
+    d.extend_from_slice(&0u32.to_be_bytes());
+    d.extend_from_slice(&[5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    d.extend_from_slice(data);
+    let sum = !checksum::combine(&[
+        checksum::pseudo_header(src, dst, 6, d.len() as u16),
+        checksum::data(&d),
+    ]);
+    d[16..18].copy_from_slice(&sum.to_be_bytes());
+    d
+}
+
 fn ip_frame(src_mac: [u8; 6], packet: &[u8]) -> Vec<u8> {
     eth(OUR_MAC, src_mac, None, 0x0800, packet)
 }
@@ -1059,7 +1076,31 @@ fn malformed_frames_are_counted_by_reason() {
         d[4..6].copy_from_slice(&4u16.to_be_bytes());
         ip_frame(PEER_MAC, &ipv4(PEER_IP, OUR_IP, 17, 1, false, 0, &d))
     };
+    let syn = tcp(PEER_IP, OUR_IP, 4000, 80, 0x02, b"");
+    let tcp_frame = |seg: &[u8]| ip_frame(PEER_MAC, &ipv4(PEER_IP, OUR_IP, 6, 1, false, 0, seg));
+    let mut bad_tcp_sum = syn.clone();
+    bad_tcp_sum[16] ^= 1;
+    let mut bad_tcp_offset = syn.clone();
+    bad_tcp_offset[12] = 4 << 4;
     let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("rx_tcp_bad_checksum", tcp_frame(&bad_tcp_sum)),
+        ("rx_tcp_malformed", tcp_frame(&bad_tcp_offset)),
+        ("rx_tcp_malformed", tcp_frame(&syn[..19])),
+        (
+            "rx_tcp_broadcast",
+            ip_frame(
+                PEER_MAC,
+                &ipv4(
+                    PEER_IP,
+                    SUBNET_BCAST,
+                    6,
+                    1,
+                    false,
+                    0,
+                    &tcp(PEER_IP, SUBNET_BCAST, 4000, 80, 0x02, b""),
+                ),
+            ),
+        ),
         ("rx_eth_truncated", vec![0xff; 13]),
         (
             "rx_eth_truncated",
@@ -1222,4 +1263,25 @@ fn random_frames_never_panic() {
         }
     }
     assert_eq!(i.stats().rx_frames, FUZZ_ITERATIONS as u64 + 1);
+}
+
+#[test]
+fn well_formed_tcp_is_counted_unhandled_until_tcp_is_hooked_in() {
+    let mut dev = VecDev::default();
+    let mut i = iface_knowing_peer(&mut dev);
+    let syn = tcp(PEER_IP, OUR_IP, 4000, 80, 0x02, b"");
+    // Padded to 60 bytes: the segment ends where the IPv4 total length says.
+    let frame = ip_frame(PEER_MAC, &ipv4(PEER_IP, OUR_IP, 6, 1, false, 0, &syn));
+    assert_eq!(frame.len(), 60);
+    i.receive(t(1), &frame, &mut dev);
+    let s = i.stats();
+    assert_eq!(
+        (
+            s.rx_tcp_unhandled,
+            s.rx_tcp_bad_checksum,
+            s.rx_tcp_malformed
+        ),
+        (1, 0, 0)
+    );
+    assert!(dev.take().is_empty());
 }
