@@ -767,6 +767,10 @@ impl Tcp {
             return;
         }
         if f.contains(Flags::RST) {
+            if c.state == State::TimeWait {
+                // RFC 1337: no TIME-WAIT assassination; the timer ends it.
+                return;
+            }
             if seq == c.rcv_nxt {
                 let reason = if c.state == State::SynReceived && c.listener.is_some() {
                     CloseReason::Refused

@@ -212,7 +212,15 @@ fn transfer(net: &mut Net, len: usize) {
         }
         net.step(Duration::from_millis(1));
     }
-    assert!(got[1] == data[0], "A->B bytes differ");
+    for k in 0..2 {
+        let first = got[1 - k].iter().zip(&data[k]).position(|(a, b)| a != b);
+        assert!(
+            got[1 - k] == data[k],
+            "dir {k}: len {} vs {}, first difference at {first:?}",
+            got[1 - k].len(),
+            len
+        );
+    }
     assert!(got[0] == data[1], "B->A bytes differ");
     for i in 0..2 {
         if !closed[i] {
