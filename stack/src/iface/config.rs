@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{ArpConfig, ReassemblyConfig, UdpConfig};
+use crate::tcp::TcpConfig;
 use crate::wire::Ipv4Addr;
 
 /// How an [`Interface`](super::Interface) is set up. [`InterfaceConfig::new`] fills in the
@@ -31,6 +32,8 @@ pub struct InterfaceConfig {
     pub reassembly: ReassemblyConfig,
     /// UDP sockets.
     pub udp: UdpConfig,
+    /// TCP.
+    pub tcp: TcpConfig,
     /// ICMP errors that may be sent in a burst.
     pub icmp_error_burst: u32,
     /// One more ICMP error may be sent per this interval (zero: no limit).
@@ -39,7 +42,7 @@ pub struct InterfaceConfig {
 
 impl InterfaceConfig {
     /// A configuration for `mac` and `ip`/`prefix_len` with no gateway, no
-    /// VLAN, TTL 64, and the default ARP, reassembly and UDP settings; ICMP
+    /// VLAN, TTL 64, and the default ARP, reassembly, UDP and TCP settings; ICMP
     /// errors at most 10 at once and 10 per second.
     pub fn new(mac: [u8; 6], ip: Ipv4Addr, prefix_len: u8) -> InterfaceConfig {
         InterfaceConfig {
@@ -52,6 +55,7 @@ impl InterfaceConfig {
             arp: ArpConfig::default(),
             reassembly: ReassemblyConfig::default(),
             udp: UdpConfig::default(),
+            tcp: TcpConfig::default(),
             icmp_error_burst: 10,
             icmp_error_interval: Duration::from_millis(100),
         }

@@ -4,8 +4,10 @@
 //! An [`Interface`] is driven by its caller with time passed in:
 //! [`Interface::receive`] takes one received frame and may answer at once
 //! through the [`TxDevice`]; [`Interface::poll`] runs the timers (ARP retries,
-//! reassembly timeouts) and sends what waits (UDP datagrams the application
-//! queued); [`Interface::poll_at`] says when `poll` next has work.
+//! reassembly timeouts), sends what waits (UDP datagrams the application
+//! queued) and lets TCP send and run its timers; [`Interface::poll_at`] says
+//! when `poll` next has work. The TCP connections are reached through
+//! [`Interface::tcp_mut`].
 //!
 //! What it accepts:
 //!
@@ -29,8 +31,9 @@
 //! * UDP to bound sockets (checksum verified; zero means none was sent).
 //! * TCP segments to our address: header and checksum verified (failures
 //!   counted as `rx_tcp_malformed` / `rx_tcp_bad_checksum`; segments to a
-//!   broadcast as `rx_tcp_broadcast`). TCP itself is not hooked in yet:
-//!   well-formed segments are counted as `rx_tcp_unhandled` and dropped.
+//!   broadcast as `rx_tcp_broadcast`), then handed to [`Tcp`]; its
+//!   answers go out at once, the rest of its output (data, ACKs,
+//!   retransmissions) when [`Interface::poll`] runs [`Tcp::dispatch`].
 //!
 //! Output never fragments: a payload larger than [`MTU`] minus the headers
 //! is refused. Frames are emitted straight into the device's buffer.
@@ -61,6 +64,7 @@ use output::{Net, Outcome, IP_HEADER_LEN};
 use reassembly::{Fragment, Reassembler};
 use udp::{DatagramQueue, Delivery, UdpSockets};
 
+use crate::tcp::Tcp;
 use crate::time::Instant;
 use crate::wire::icmp::DstUnreachable;
 use crate::wire::{
@@ -96,6 +100,7 @@ pub struct Interface {
     udp: UdpSockets,
     udp_tx: DatagramQueue<UdpOut>,
     reassembly: Reassembler,
+    tcp: Tcp,
 }
 
 /// A received frame's link-layer facts the upper layers need.
@@ -128,7 +133,19 @@ impl Interface {
             udp: UdpSockets::new(config.udp),
             udp_tx: DatagramQueue::new(config.udp.tx_queue_len, config.udp.tx_buffer_bytes),
             reassembly: Reassembler::new(config.reassembly),
+            tcp: Tcp::new(config.tcp, config.ip, splitmix64(seed ^ TCP_SEED_SALT)),
         }
+    }
+
+    /// The TCP connections and listeners.
+    pub fn tcp(&self) -> &Tcp {
+        &self.tcp
+    }
+
+    /// The TCP connections and listeners, to listen, connect, send and
+    /// receive. What they queue goes out at the next [`poll`](Self::poll).
+    pub fn tcp_mut(&mut self) -> &mut Tcp {
+        &mut self.tcp
     }
 
     /// Our IPv4 address.
@@ -347,7 +364,7 @@ impl Interface {
         match ip.protocol {
             IpProtocol::ICMP => self.receive_icmp(now, dev, ip, payload, broadcast),
             IpProtocol::UDP => self.receive_udp(now, dev, ip, payload, broadcast),
-            IpProtocol::TCP => self.receive_tcp(ip, payload, broadcast),
+            IpProtocol::TCP => self.receive_tcp(now, dev, ip, payload, broadcast),
             _ => self.net.stats.rx_ipv4_unknown_protocol += 1,
         }
     }
@@ -447,8 +464,16 @@ impl Interface {
         }
     }
 
-    /// Checks a TCP segment (header, checksum, not to a broadcast).
-    fn receive_tcp(&mut self, ip: &Ipv4Repr, payload: &[u8], broadcast: bool) {
+    /// Checks a TCP segment (header, checksum, not to a broadcast) and
+    /// hands it to TCP, whose answers go out at once.
+    fn receive_tcp<D: TxDevice>(
+        &mut self,
+        now: Instant,
+        dev: &mut D,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+    ) {
         let stats = &mut self.net.stats;
         if broadcast {
             stats.rx_tcp_broadcast += 1;
@@ -458,11 +483,21 @@ impl Interface {
             stats.rx_tcp_malformed += 1;
             return;
         };
-        match TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr) {
-            Ok(_) => stats.rx_tcp_unhandled += 1,
-            Err(wire::Error::Checksum) => stats.rx_tcp_bad_checksum += 1,
-            Err(_) => stats.rx_tcp_malformed += 1,
-        }
+        let seg = match TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr) {
+            Ok(seg) => seg,
+            Err(wire::Error::Checksum) => {
+                stats.rx_tcp_bad_checksum += 1;
+                return;
+            }
+            Err(_) => {
+                stats.rx_tcp_malformed += 1;
+                return;
+            }
+        };
+        stats.rx_tcp += 1;
+        let mut tx = tcp_tx(&mut self.net, dev, now);
+        self.tcp
+            .process(now, ip.src_addr, ip.dst_addr, &seg, &mut tx);
     }
 
     /// Answers the datagram `ip`/`payload` with ICMP port unreachable,
@@ -501,8 +536,9 @@ impl Interface {
         self.net.stats.frag_dropped_timeout += self.reassembly.expire(now);
     }
 
-    /// Runs the timers (ARP retries and failures, reassembly timeouts) and
-    /// sends the UDP datagrams the application queued.
+    /// Runs the timers (ARP retries and failures, reassembly timeouts),
+    /// sends the UDP datagrams the application queued, then lets TCP send
+    /// what is due ([`Tcp::dispatch`]).
     pub fn poll<D: TxDevice>(&mut self, now: Instant, dev: &mut D) {
         self.expire_fragments(now);
         self.net.poll_arp(now, dev);
@@ -536,6 +572,8 @@ impl Interface {
             }
             self.udp_tx.pop();
         }
+        let mut tx = tcp_tx(&mut self.net, dev, now);
+        self.tcp.dispatch(now, &mut tx);
     }
 
     /// When [`poll`](Self::poll) next has work: `None` when only a received
@@ -544,10 +582,14 @@ impl Interface {
         if !self.udp_tx.is_empty() {
             return Some(Instant::ZERO);
         }
-        [self.net.arp.poll_at(), self.reassembly.poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.net.arp.poll_at(),
+            self.reassembly.poll_at(),
+            self.tcp.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Binds a UDP socket to `port`.
@@ -604,6 +646,41 @@ impl Interface {
     /// [`udp_recv`](Self::udp_recv) returns `None`).
     pub fn next_udp_readable(&mut self) -> Option<UdpHandle> {
         self.udp.next_readable()
+    }
+}
+
+/// Mixed into the seed for TCP's, so its ISNs and the IP identifications
+/// do not derive from the same value.
+const TCP_SEED_SALT: u64 = 0x7463_705f_6973_6e73;
+
+/// The sender TCP's output goes through: each segment emitted straight into
+/// an IPv4 packet to `remote` (through ARP resolution). True when the
+/// segment went out, waits for ARP, or was dropped for good (no route, ARP
+/// queue full, not a unicast destination; counted): TCP's retransmission
+/// recovers those like any loss. False only when the device had no room,
+/// so TCP keeps the segment and stops sending for now.
+fn tcp_tx<'a, D: TxDevice>(
+    net: &'a mut Net,
+    dev: &'a mut D,
+    now: Instant,
+) -> impl FnMut(Ipv4Addr, &TcpRepr<'_>) -> bool + 'a {
+    move |remote, seg| {
+        if remote.is_broadcast()
+            || remote.is_multicast()
+            || remote.is_unspecified()
+            || net.is_broadcast(remote)
+        {
+            net.stats.tx_tcp_bad_destination += 1;
+            return true;
+        }
+        let src = net.ip;
+        let sent = net.send_ipv4(now, dev, remote, IpProtocol::TCP, seg.buffer_len(), |buf| {
+            seg.emit(&mut TcpPacket::new_unchecked(buf), src, remote)
+        });
+        if sent.accepted() {
+            net.stats.tx_tcp += 1;
+        }
+        sent != Outcome::DeviceFull
     }
 }
 

@@ -132,10 +132,10 @@ counters! {
     rx_tcp_bad_checksum,
     /// TCP dropped: sent to a broadcast address.
     rx_tcp_broadcast,
-    /// TCP segments well formed but dropped: TCP is not hooked in yet.
-    rx_tcp_unhandled,
-    /// TCP segments sent.
+    /// TCP segments sent (or waiting for ARP).
     tx_tcp,
+    /// TCP segments not sent: to a broadcast, multicast or unspecified address.
+    tx_tcp_bad_destination,
     /// Frames handed to the device.
     tx_frames,
     /// Bytes handed to the device (padding included).
