@@ -29,7 +29,7 @@ pub struct Tcp {
     cfg: TcpConfig,
     local: Ipv4Addr,
     isn: IsnGenerator,
-    slots: Vec<Option<Conn>>,
+    pub(super) slots: Vec<Option<Conn>>,
     generations: Vec<u32>,
     free: Vec<u32>,
     map: HashMap<Key, u32>,

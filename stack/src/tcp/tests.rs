@@ -4,6 +4,7 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
+use super::seq::add;
 use super::*;
 use crate::time::Instant;
 use crate::wire::{Ipv4Addr, TcpPacket, TcpRepr};
@@ -44,6 +45,8 @@ struct Net {
     delivered: u64,
     /// Drop everything sent by this side (a vanished peer).
     blackhole: [bool; 2],
+    /// The last segment each side sent (payload length instead of payload).
+    last: [Option<(TcpRepr<'static>, usize)>; 2],
 }
 
 impl Net {
@@ -58,6 +61,7 @@ impl Net {
             dup: 0,
             delivered: 0,
             blackhole: [false; 2],
+            last: [None, None],
         }
     }
 
@@ -71,6 +75,7 @@ impl Net {
 
     fn emit(&mut self, from: usize, to: Ipv4Addr, r: &TcpRepr<'_>) {
         let dst = if to == A { 0 } else { 1 };
+        self.last[from] = Some((TcpRepr { payload: &[], ..*r }, r.payload.len()));
         assert_eq!(to, Net::addr(1 - from));
         let mut buf = vec![0xa5u8; r.buffer_len()];
         r.emit(
@@ -279,4 +284,289 @@ fn transfer_with_loss_reordering_duplication() {
     let t = net.tcp[1].stats();
     assert!(s.retransmits + t.retransmits > 0);
     assert!(s.out_of_order + t.out_of_order > 0);
+}
+
+/// Feeds one hand-built segment to side `to` and returns what it answered.
+fn inject(net: &mut Net, to: usize, seg: &TcpRepr<'_>) -> Vec<TcpRepr<'static>> {
+    let mut out = Vec::new();
+    let src = Net::addr(1 - to);
+    net.tcp[to].process(net.now, src, Net::addr(to), seg, &mut |_, r| {
+        out.push(owned(r).0);
+        true
+    });
+    out
+}
+
+#[test]
+fn simultaneous_open_and_close() {
+    let mut net = Net::new(test_cfg(), 3);
+    let a = net.tcp[0]
+        .connect(net.now, SocketAddrV4::new(B, 5000), Some(6000))
+        .unwrap();
+    let b = net.tcp[1]
+        .connect(net.now, SocketAddrV4::new(A, 6000), Some(5000))
+        .unwrap();
+    let mut saw_syn_received = false;
+    for _ in 0..1000 {
+        net.step(Duration::from_millis(1));
+        saw_syn_received |= net.tcp[0].state(a) == Some(State::SynReceived);
+        if net.tcp[0].state(a) == Some(State::Established)
+            && net.tcp[1].state(b) == Some(State::Established)
+        {
+            break;
+        }
+    }
+    assert!(saw_syn_received, "both SYNs crossed");
+    assert_eq!(net.tcp[0].state(a), Some(State::Established));
+    assert_eq!(net.tcp[1].state(b), Some(State::Established));
+    assert_eq!(net.tcp[0].next_event(), Some(TcpEvent::Connected(a)));
+    // Both close at once: FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both sides.
+    net.tcp[0].close(a).unwrap();
+    net.tcp[1].close(b).unwrap();
+    let mut saw_closing = false;
+    for _ in 0..100 {
+        net.step(Duration::from_micros(20));
+        saw_closing |= net.tcp[0].state(a) == Some(State::Closing);
+        if net.tcp[0].state(a) == Some(State::TimeWait)
+            && net.tcp[1].state(b) == Some(State::TimeWait)
+        {
+            break;
+        }
+    }
+    assert!(saw_closing);
+    assert_eq!(net.tcp[0].state(a), Some(State::TimeWait));
+    assert_eq!(net.tcp[1].state(b), Some(State::TimeWait));
+    // 2 MSL = 200 ms later nothing is left once released.
+    let t0 = net.now;
+    while net.now < t0 + Duration::from_millis(150) {
+        net.step(Duration::from_millis(10));
+    }
+    assert_eq!(
+        net.tcp[0].state(a),
+        Some(State::TimeWait),
+        "not before 2MSL"
+    );
+    while net.now < t0 + Duration::from_millis(250) {
+        net.step(Duration::from_millis(10));
+    }
+    assert_eq!(net.tcp[0].state(a), Some(State::Closed));
+    net.tcp[0].release(a);
+    net.tcp[1].release(b);
+    assert_eq!(net.tcp[0].connection_count(), 0);
+    assert_eq!(net.tcp[1].connection_count(), 0);
+    assert_eq!(net.tcp[0].state(a), None, "stale handle");
+}
+
+#[test]
+fn no_listener_gets_rst() {
+    let mut net = Net::new(test_cfg(), 4);
+    let syn = TcpRepr {
+        src_port: 1234,
+        dst_port: 81,
+        seq: crate::wire::TcpSeqNumber(1000),
+        ack: crate::wire::TcpSeqNumber(0),
+        flags: crate::wire::TcpFlags::SYN,
+        window: 1000,
+        options: Default::default(),
+        payload: &[],
+    };
+    let out = inject(&mut net, 1, &syn);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].flags.contains(crate::wire::TcpFlags::RST));
+    assert_eq!(out[0].ack, crate::wire::TcpSeqNumber(1001));
+    assert_eq!(net.tcp[1].stats().rst_sent, 1);
+    // Never answer a RST with a RST.
+    let rst = TcpRepr {
+        flags: crate::wire::TcpFlags::RST,
+        ..syn
+    };
+    assert!(inject(&mut net, 1, &rst).is_empty());
+}
+
+#[test]
+fn rfc5961_challenge_acks_and_rate_limit() {
+    use crate::wire::TcpFlags as F;
+    let cfg = TcpConfig {
+        challenge_ack_limit: 5,
+        ..test_cfg()
+    };
+    let mut net = Net::new(cfg, 5);
+    let (c, s) = open(&mut net);
+    // The last segment A sent tells B's rcv_nxt.
+    let (last, len) = net.last[0].unwrap();
+    let rcv_nxt = add(last.seq, len);
+    let base = TcpRepr {
+        src_port: last.src_port,
+        dst_port: last.dst_port,
+        seq: rcv_nxt,
+        ack: last.ack,
+        flags: F::RST,
+        window: 1000,
+        options: Default::default(),
+        payload: &[],
+    };
+    // In-window but not exact RST: challenge ACK, connection stays.
+    let inexact = TcpRepr {
+        seq: add(rcv_nxt, 100),
+        ..base
+    };
+    let out = inject(&mut net, 1, &inexact);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].flags.contains(F::ACK) && !out[0].flags.contains(F::RST));
+    assert_eq!(out[0].ack, rcv_nxt);
+    assert_eq!(net.tcp[1].state(s), Some(State::Established));
+    // SYN in a synchronized state: challenge ACK.
+    let syn = TcpRepr {
+        flags: F::SYN,
+        seq: add(rcv_nxt, 7),
+        ..base
+    };
+    assert_eq!(inject(&mut net, 1, &syn).len(), 1);
+    assert_eq!(net.tcp[1].state(s), Some(State::Established));
+    // ACK for data never sent: dropped with an ACK.
+    let ack_new = TcpRepr {
+        flags: F::ACK,
+        ack: add(last.ack, 100_000),
+        ..base
+    };
+    assert_eq!(inject(&mut net, 1, &ack_new).len(), 1);
+    assert_eq!(net.tcp[1].stats().ack_too_new, 1);
+    // Out-of-window RST: silently dropped.
+    let far = TcpRepr {
+        seq: add(rcv_nxt, 10_000_000),
+        ..base
+    };
+    assert!(inject(&mut net, 1, &far).is_empty());
+    assert_eq!(net.tcp[1].state(s), Some(State::Established));
+    // The limit: 5 per second in all; 2 used, 3 more of these 10, 7 suppressed.
+    for _ in 0..10 {
+        inject(&mut net, 1, &inexact);
+    }
+    let st = net.tcp[1].stats();
+    assert_eq!(st.challenge_acks, 5);
+    assert_eq!(st.challenge_acks_suppressed, 7);
+    // The exact RST resets.
+    assert!(inject(&mut net, 1, &base).is_empty());
+    assert_eq!(net.tcp[1].state(s), Some(State::Closed));
+    assert_eq!(net.tcp[1].close_reason(s), Some(CloseReason::Reset));
+    let _ = c;
+}
+
+#[test]
+fn syn_flood_keeps_memory_bounded() {
+    use crate::wire::TcpFlags as F;
+    let cfg = TcpConfig {
+        max_half_open: 64,
+        ..test_cfg()
+    };
+    let mut net = Net::new(cfg, 6);
+    let l = net.tcp[1].listen(80, 8).unwrap();
+    let mut rng = Rng(77);
+    let mut answers = 0usize;
+    for i in 0..100_000u32 {
+        let syn = TcpRepr {
+            src_port: 1024 + (i % 60000) as u16,
+            dst_port: 80,
+            seq: crate::wire::TcpSeqNumber(rng.next() as u32),
+            ack: crate::wire::TcpSeqNumber(0),
+            flags: F::SYN,
+            window: 1000,
+            options: Default::default(),
+            payload: &[],
+        };
+        // Spoofed sources all over 10.0.0.0/8 except our peer.
+        let src = Ipv4Addr::from(0x0a00_0000 | (0x0100 + i));
+        net.tcp[1].process(net.now, src, B, &syn, &mut |_, _| {
+            answers += 1;
+            true
+        });
+        assert!(net.tcp[1].connection_count() <= 64);
+    }
+    assert_eq!(answers, 100_000, "every SYN got a SYN-ACK");
+    let st = net.tcp[1].stats();
+    assert_eq!(st.half_open_evicted, 100_000 - 64);
+    assert!(net.tcp[1].slots.len() <= 65, "slots reused");
+    // A real connection still gets through.
+    let c = net.tcp[0]
+        .connect(net.now, SocketAddrV4::new(B, 80), None)
+        .unwrap();
+    let mut accepted = None;
+    for _ in 0..100 {
+        net.step(Duration::from_millis(1));
+        accepted = accepted.or_else(|| net.tcp[1].accept(l));
+    }
+    assert!(accepted.is_some());
+    assert_eq!(net.tcp[0].state(c), Some(State::Established));
+}
+
+#[test]
+fn vanished_peer_times_out_with_backoff() {
+    let mut net = Net::new(test_cfg(), 8);
+    let (c, _s) = open(&mut net);
+    net.blackhole[1] = true;
+    net.tcp[0].send(c, &[1u8; 5000]).unwrap();
+    let t0 = net.now;
+    let mut closed_at = None;
+    for _ in 0..100_000 {
+        net.step(Duration::from_secs(1));
+        if let Some(TcpEvent::Closed(h)) = net.tcp[0].next_event() {
+            assert_eq!(h, c);
+            closed_at = Some(net.now);
+            break;
+        }
+    }
+    let closed_at = closed_at.expect("gave up");
+    assert_eq!(net.tcp[0].close_reason(c), Some(CloseReason::TimedOut));
+    let st = net.tcp[0].stats();
+    assert_eq!(st.rto_timeouts, u64::from(test_cfg().max_retries));
+    // Backoff: 12 retries starting near 50-200 ms doubling up to 60 s take
+    // far longer than 12 fixed timeouts would.
+    assert!(
+        closed_at - t0 > Duration::from_secs(60),
+        "{:?}",
+        closed_at - t0
+    );
+    assert_eq!(st.conns_timed_out, 1);
+}
+
+#[test]
+fn zero_window_probe_then_resume() {
+    let cfg = TcpConfig {
+        rx_buffer: 16 * 1024,
+        ..test_cfg()
+    };
+    let mut net = Net::new(cfg, 9);
+    let (c, s) = open(&mut net);
+    let data = pattern(5, 100_000);
+    let mut sent = 0;
+    // The receiver does not read for 3 s.
+    let t0 = net.now;
+    while net.now < t0 + Duration::from_secs(3) {
+        sent += net.tcp[0].send(c, &data[sent..]).unwrap();
+        net.step(Duration::from_millis(10));
+    }
+    assert!(
+        net.tcp[0].stats().window_probes > 0,
+        "{:?}",
+        net.tcp[0].stats()
+    );
+    assert_eq!(net.tcp[0].state(c), Some(State::Established));
+    // Resume reading: everything arrives intact.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..1_000_000 {
+        sent += net.tcp[0].send(c, &data[sent..]).unwrap();
+        loop {
+            let n = net.tcp[1].recv(s, &mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        if got.len() == data.len() {
+            break;
+        }
+        net.step(Duration::from_millis(10));
+    }
+    assert!(got == data, "got {} bytes", got.len());
 }
