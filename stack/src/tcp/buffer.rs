@@ -132,6 +132,7 @@ impl Assembler {
     }
 
     /// The end of the last range held (0 when none).
+    #[cfg(test)]
     pub(crate) fn highest(&self) -> usize {
         if self.count == 0 {
             0
@@ -190,11 +191,6 @@ impl Assembler {
             r.1 -= reach;
         }
         reach
-    }
-
-    /// Forgets everything.
-    pub(crate) fn clear(&mut self) {
-        self.count = 0;
     }
 }
 

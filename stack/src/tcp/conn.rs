@@ -56,7 +56,6 @@ pub(crate) struct Conn {
     pub(crate) readable_told: bool,
     pub(crate) want_writable: bool,
     pub(crate) close_reason: Option<CloseReason>,
-    pub(crate) created: Instant,
 }
 
 impl Conn {
@@ -66,7 +65,6 @@ impl Conn {
         remote: Ipv4Addr,
         remote_port: u16,
         iss: Seq,
-        now: Instant,
     ) -> Conn {
         let mut rcv_wscale = 0u8;
         while (cfg.rx_buffer >> rcv_wscale) > 65535 && rcv_wscale < 14 {
@@ -113,7 +111,6 @@ impl Conn {
             readable_told: false,
             want_writable: false,
             close_reason: None,
-            created: now,
         }
     }
 

@@ -78,6 +78,7 @@ impl RttEstimator {
     }
 
     /// The smoothed RTT, once measured.
+    #[cfg(test)]
     pub(crate) fn srtt(&self) -> Option<Duration> {
         self.srtt.map(Duration::from_micros)
     }

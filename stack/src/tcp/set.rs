@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddrV4;
-use std::time::Duration;
 
 use super::conn::Conn;
 use super::seq::{add, span, IsnGenerator};
@@ -301,7 +300,7 @@ impl Tcp {
                 let mut found = None;
                 for _ in 0..16384 {
                     let p = self.next_port;
-                    self.next_port = if p >= 65535 { 49152 } else { p + 1 };
+                    self.next_port = if p == u16::MAX { 49152 } else { p + 1 };
                     if !self.map.contains_key(&(p, rip, rport)) && !self.listeners.contains_key(&p)
                     {
                         found = Some(p);
@@ -312,7 +311,7 @@ impl Tcp {
             }
         };
         let iss = self.isn.isn((self.local, lport), (rip, rport), now);
-        let mut c = Conn::new(&self.cfg, lport, rip, rport, iss, now);
+        let mut c = Conn::new(&self.cfg, lport, rip, rport, iss);
         c.state = State::SynSent;
         let slot = self.alloc(c)?;
         Ok(self.handle(slot))
@@ -649,7 +648,7 @@ impl Tcp {
             return;
         }
         let iss = self.isn.isn((self.local, port), (src, seg.src_port), now);
-        let mut c = Conn::new(&self.cfg, port, src, seg.src_port, iss, now);
+        let mut c = Conn::new(&self.cfg, port, src, seg.src_port, iss);
         c.state = State::SynReceived;
         c.irs_init(seg);
         c.listener = Some((port, generation));
@@ -714,7 +713,7 @@ impl Tcp {
                 return;
             }
             c.irs_init(seg);
-            if !seg.options.window_scale.is_some() {
+            if seg.options.window_scale.is_none() {
                 c.rcv_wscale = 0;
             }
             if has_ack {
@@ -1025,6 +1024,5 @@ impl Tcp {
             });
             self.stats.segments_out += sent;
         }
-        let _ = Duration::ZERO;
     }
 }

@@ -1,5 +1,6 @@
 //! Two `Tcp`s back to back through the wire format, with a virtual clock
 //! and a seeded fault stage.
+#![allow(clippy::needless_range_loop)]
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
