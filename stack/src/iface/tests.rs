@@ -1497,3 +1497,109 @@ fn tcp_exchange_survives_a_lossy_wire() {
     let lan = tcp_exchange(&|n| n % 13 == 5);
     assert!(lan.dropped > 10, "{} frames lost", lan.dropped);
 }
+
+/// Refills a TCP segment's checksum after its bytes were changed.
+fn refill_tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, d: &mut [u8]) {
+    d[16..18].fill(0);
+    let sum = !checksum::combine(&[
+        checksum::pseudo_header(src, dst, 6, d.len() as u16),
+        checksum::data(d),
+    ]);
+    d[16..18].copy_from_slice(&sum.to_be_bytes());
+}
+
+#[test]
+fn random_tcp_segments_with_valid_checksums_never_panic() {
+    use crate::wire::TcpFlags;
+    let mut rng = XorShift(0x7cb5_0000_1234_9876);
+    let mut dev = VecDev::default();
+    let mut i = iface_knowing_peer(&mut dev);
+    let listener = i.tcp_mut().listen(80, 8).unwrap();
+    // A real connection first, so random segments land near its window.
+    i.receive(
+        t(1),
+        &tcp_frame_from_peer(&tcp(PEER_IP, OUR_IP, 4000, 80, 0x02, b"")),
+        &mut dev,
+    );
+    let syn_ack = parse_tcp(&dev.take()[0]);
+    let mut ack = tcp(PEER_IP, OUR_IP, 4000, 80, 0x10, b"");
+    ack[4..8].copy_from_slice(&1001u32.to_be_bytes());
+    ack[8..12].copy_from_slice(&syn_ack.seq.wrapping_add(1).to_be_bytes());
+    refill_tcp_checksum(PEER_IP, OUR_IP, &mut ack);
+    i.receive(t(2), &tcp_frame_from_peer(&ack), &mut dev);
+    let conn = i.tcp_mut().accept(listener).expect("established");
+    let (our_seq, their_seq) = (syn_ack.seq.wrapping_add(1), 1001u32);
+
+    let mut now = 2;
+    let mut sent = 0;
+    for n in 0..FUZZ_ITERATIONS {
+        let data_len = (rng.next_u64() % 64) as usize;
+        let mut d = tcp(PEER_IP, OUR_IP, 4000, 80, 0, &vec![0x5a; data_len]);
+        let r = rng.next_u64();
+        if r & 7 == 0 {
+            // Another port pair now and then: listener, no listener.
+            let ports = [(4001u16, 80u16), (4000, 81), (r as u16 | 1, 80)];
+            let (sp, dp) = ports[(r >> 3) as usize % ports.len()];
+            d[0..2].copy_from_slice(&sp.to_be_bytes());
+            d[2..4].copy_from_slice(&dp.to_be_bytes());
+        }
+        let near = |base: u32, r: u64| base.wrapping_add((r % 4096) as u32).wrapping_sub(2048);
+        let seq = if r & 16 == 0 {
+            near(their_seq, r >> 8)
+        } else {
+            (r >> 8) as u32
+        };
+        let ackn = if r & 32 == 0 {
+            near(our_seq, r >> 24)
+        } else {
+            (r >> 24) as u32
+        };
+        d[4..8].copy_from_slice(&seq.to_be_bytes());
+        d[8..12].copy_from_slice(&ackn.to_be_bytes());
+        d[13] = (rng.next_u64() as u8) & 0x3f;
+        d[14..16].copy_from_slice(&(rng.next_u64() as u16).to_be_bytes());
+        if n % 5 == 0 && data_len >= 8 {
+            // Options: a random data offset over random option bytes.
+            let off = 5 + (rng.next_u64() % 3) as u8;
+            d[12] = off << 4;
+            for b in &mut d[20..20 + 4 * usize::from(off - 5)] {
+                *b = rng.next_u64() as u8;
+            }
+        }
+        refill_tcp_checksum(PEER_IP, OUR_IP, &mut d);
+        now += rng.next_u64() % 50;
+        i.receive(t(now), &tcp_frame_from_peer(&d), &mut dev);
+        if n % 7 == 0 {
+            let _ = i.tcp_mut().send(conn, b"some data from us");
+            let mut sink = [0u8; 512];
+            let _ = i.tcp_mut().recv(conn, &mut sink);
+        }
+        if n % 3 == 0 {
+            i.poll(t(now), &mut dev);
+        }
+        for f in dev.take() {
+            if parse_eth(&f).eth.ethertype == EtherType::ARP {
+                // The peer's entry expired (the clock runs for an hour):
+                // the peer answers.
+                assert_eq!(parse_arp(&f).target_protocol_addr, PEER_IP);
+                let reply = arp_frame(2, PEER_MAC, PEER_IP, OUR_IP, OUR_MAC);
+                i.receive(t(now), &reply, &mut dev);
+                continue;
+            }
+            // Everything else sent is a valid segment from us to the peer.
+            let s = parse_tcp(&f);
+            assert_eq!((s.ip.src_addr, s.ip.dst_addr), (OUR_IP, PEER_IP));
+            assert_eq!(s.eth.dst_addr.0, PEER_MAC);
+            assert!(!s.flags.contains(TcpFlags::SYN | TcpFlags::RST));
+            sent += 1;
+        }
+    }
+    let s = i.stats();
+    // Random option bytes are often malformed (counted, never given to
+    // TCP); everything else reached TCP exactly once.
+    assert_eq!(s.rx_tcp + s.rx_tcp_malformed, FUZZ_ITERATIONS as u64 + 2);
+    assert!(s.rx_tcp_malformed > 1000 && s.rx_tcp > 80_000, "{s:?}");
+    assert_eq!(i.tcp().stats().segments_in, s.rx_tcp);
+    assert_eq!(s.rx_tcp_bad_checksum, 0);
+    assert!(sent > 100, "{sent} segments sent");
+}
