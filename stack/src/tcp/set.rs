@@ -454,6 +454,9 @@ impl Tcp {
             let alive = match self.slots[slot as usize].as_mut() {
                 Some(c) if c.state != State::Closed => {
                     let was_retx = c.fast_rtx;
+                    if c.delack_at.is_some_and(|t| now >= t) {
+                        self.stats.delayed_acks += 1;
+                    }
                     let ok = c.on_timers(now, &cfg);
                     if ok && !was_retx && c.fast_rtx && c.synchronized() {
                         self.stats.retransmits += 1;
@@ -812,13 +815,19 @@ impl Tcp {
                 }
                 match c.listener {
                     Some((port, generation)) => {
-                        if let Some(l) = self.listeners.get_mut(&port) {
-                            if l.generation == generation {
+                        match self.listeners.get_mut(&port) {
+                            Some(l) if l.generation == generation => {
                                 l.queue.push_back(h);
                                 self.events.push_back(TcpEvent::Accepted {
                                     listener: ListenHandle { port, generation },
                                     conn: h,
                                 });
+                            }
+                            _ => {
+                                // The listener went away meanwhile: nobody
+                                // will accept this one.
+                                let _ = self.abort(h);
+                                return;
                             }
                         }
                     }

@@ -285,6 +285,41 @@ fn transfer_with_loss_reordering_duplication() {
     let t = net.tcp[1].stats();
     assert!(s.retransmits + t.retransmits > 0);
     assert!(s.out_of_order + t.out_of_order > 0);
+    assert!(s.fast_retransmits + t.fast_retransmits > 0, "{s:?}");
+    assert!(s.dup_acks + t.dup_acks > 0);
+}
+
+#[test]
+fn delayed_ack_every_second_segment_or_timer() {
+    let mut net = Net::new(test_cfg(), 11);
+    let (c, _s) = open(&mut net);
+    let before = net.tcp[1].stats().segments_out;
+    // One small segment: B holds its ACK until the delayed-ACK timer.
+    let seen = net.tcp[1].stats().segments_in;
+    net.tcp[0].send(c, b"hello").unwrap();
+    while net.tcp[1].stats().segments_in == seen {
+        net.step(Duration::from_micros(10));
+    }
+    assert_eq!(net.tcp[1].stats().segments_out, before, "ACK held back");
+    let t0 = net.now;
+    while net.tcp[1].stats().segments_out == before {
+        net.step(Duration::from_millis(1));
+        assert!(net.now < t0 + Duration::from_millis(100));
+    }
+    let waited = net.now - t0;
+    assert!(
+        waited >= Duration::from_millis(35) && waited <= Duration::from_millis(45),
+        "{waited:?}"
+    );
+    assert_eq!(net.tcp[1].stats().delayed_acks, 1);
+    // Two full segments: the second is acknowledged at once.
+    let before = net.tcp[1].stats().segments_out;
+    let seen = net.tcp[1].stats().segments_in;
+    net.tcp[0].send(c, &[7u8; 2920]).unwrap();
+    while net.tcp[1].stats().segments_in < seen + 2 {
+        net.step(Duration::from_micros(10));
+    }
+    assert_eq!(net.tcp[1].stats().segments_out, before + 1);
 }
 
 /// Feeds one hand-built segment to side `to` and returns what it answered.
