@@ -48,6 +48,10 @@ if [ -n "${FUZZ_TARGETS:-}" ]; then
 else
   mapfile -t targets < <("${cargo[@]}" fuzz list)
 fi
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "no fuzz targets found (cargo fuzz list)" >&2
+  exit 1
+fi
 echo "cargo fuzz on $toolchain: ${targets[*]}, ${secs}s each"
 
 # Seeds: valid packets from the stack's emitters, rewritten on every run (the
