@@ -1603,3 +1603,42 @@ fn random_tcp_segments_with_valid_checksums_never_panic() {
     assert_eq!(s.rx_tcp_bad_checksum, 0);
     assert!(sent > 100, "{sent} segments sent");
 }
+
+#[test]
+fn data_queued_before_the_handshake_completes_arrives() {
+    // The client queues data right after connect, before even ARP has
+    // resolved the server: it goes out as soon as the handshake allows,
+    // possibly riding on the handshake's final ACK.
+    let mut lan = Lan::new();
+    let listener = lan.a.tcp_mut().listen(80, 4).unwrap();
+    let client = lan
+        .b
+        .tcp_mut()
+        .connect(lan.now, SocketAddrV4::new(OUR_IP, 80), None)
+        .unwrap();
+    let data: Vec<u8> = (0..20_000u32).map(|n| (n * 31 + 7) as u8).collect();
+    let mut sent = lan.b.tcp_mut().send(client, &data).unwrap_or(0);
+    let mut got = Vec::new();
+    let mut server = None;
+    let mut buf = vec![0u8; 8192];
+    for _ in 0..5_000 {
+        lan.step(1, &|_| false);
+        if sent < data.len() {
+            sent += lan.b.tcp_mut().send(client, &data[sent..]).unwrap_or(0);
+        }
+        if server.is_none() {
+            server = lan.a.tcp_mut().accept(listener);
+        }
+        if let Some(srv) = server {
+            while let Ok(n @ 1..) = lan.a.tcp_mut().recv(srv, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        if got.len() == data.len() {
+            break;
+        }
+    }
+    assert!(server.is_some(), "the connection was accepted");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+}
