@@ -458,9 +458,9 @@ impl Tcp {
                         self.stats.delayed_acks += 1;
                     }
                     let ok = c.on_timers(now, &cfg);
-                    if ok && !was_retx && c.fast_rtx && c.synchronized() {
+                    if ok && !was_retx && c.fast_rtx {
                         self.stats.retransmits += 1;
-                        if c.snd_wnd == 0 {
+                        if c.snd_wnd == 0 && c.synchronized() {
                             self.stats.window_probes += 1;
                         } else {
                             self.stats.rto_timeouts += 1;
@@ -799,6 +799,18 @@ impl Tcp {
         }
         // ACK processing.
         if c.state == State::SynReceived {
+            if let Some((port, _)) = c.listener {
+                if self
+                    .listeners
+                    .get(&port)
+                    .is_some_and(|l| l.queue.len() >= l.backlog)
+                {
+                    // Accept queue full: ignore the ACK; our SYN-ACK
+                    // retransmission asks again later (as Linux does).
+                    self.stats.syn_dropped += 1;
+                    return;
+                }
+            }
             if seg.ack.gt(c.iss) && seg.ack.le(c.snd_max) {
                 c.state = State::Established;
                 c.allocate(&cfg);

@@ -606,3 +606,53 @@ fn zero_window_probe_then_resume() {
     }
     assert!(got == data, "got {} bytes", got.len());
 }
+
+#[test]
+fn backlog_full_drops_syns_until_accepted() {
+    let mut net = Net::new(test_cfg(), 12);
+    let l = net.tcp[1].listen(80, 1).unwrap();
+    assert_eq!(net.tcp[1].listen(80, 1), Err(TcpError::PortInUse));
+    let c1 = net.tcp[0]
+        .connect(net.now, SocketAddrV4::new(B, 80), None)
+        .unwrap();
+    let c2 = net.tcp[0]
+        .connect(net.now, SocketAddrV4::new(B, 80), None)
+        .unwrap();
+    assert_ne!(c1, c2);
+    // Queue of one: the first is queued, the second's SYNs are dropped.
+    let t0 = net.now;
+    while net.now < t0 + Duration::from_millis(100) {
+        net.step(Duration::from_millis(1));
+    }
+    assert_eq!(net.tcp[0].state(c1), Some(State::Established));
+    assert!(net.tcp[1].stats().syn_dropped >= 1);
+    // Only one waits in the queue.
+    let a1 = net.tcp[1].accept(l).unwrap();
+    assert_eq!(net.tcp[1].accept(l), None);
+    // Accepting made room; the retransmitted handshake gets in.
+    let mut a2 = None;
+    while net.now < t0 + Duration::from_secs(3) && a2.is_none() {
+        net.step(Duration::from_millis(5));
+        a2 = net.tcp[1].accept(l);
+    }
+    assert!(a2.is_some_and(|h| h != a1));
+    assert_eq!(net.tcp[0].state(c2), Some(State::Established));
+    assert!(net.tcp[1].stats().retransmits >= 1);
+}
+
+#[test]
+fn connection_cap() {
+    let cfg = TcpConfig {
+        max_connections: 2,
+        ..test_cfg()
+    };
+    let mut tcp = Tcp::new(cfg, A, 1);
+    let r = SocketAddrV4::new(B, 80);
+    tcp.connect(Instant::ZERO, r, None).unwrap();
+    tcp.connect(Instant::ZERO, r, None).unwrap();
+    assert_eq!(
+        tcp.connect(Instant::ZERO, r, None),
+        Err(TcpError::TooManyConnections)
+    );
+    assert_eq!(tcp.connection_count(), 2);
+}
