@@ -174,6 +174,31 @@ impl Conn {
         (w >> self.rcv_wscale).min(65535) as u16
     }
 
+    /// The next new segment the windows allow: its data length and whether
+    /// it carries the FIN; `None` when nothing may go now.
+    pub(crate) fn next_segment(&self) -> Option<(usize, bool)> {
+        if !self.synchronized() || self.state == State::TimeWait {
+            return None;
+        }
+        let mss = self.send_mss;
+        let end_data = add(add(self.iss, 1), self.data_sent_total());
+        let flight = span(self.snd_una, self.snd_nxt);
+        let wnd = (self.snd_wnd as usize).min(self.cwnd);
+        let avail = span(self.snd_nxt, end_data);
+        let room = wnd.saturating_sub(flight);
+        let n = avail.min(room).min(mss);
+        let fin_now = self.fin_seq() == Some(add(self.snd_nxt, n));
+        if n == 0 && !fin_now {
+            return None;
+        }
+        // Avoid tiny segments while data is in flight and more is queued
+        // than the window takes now (sender SWS avoidance).
+        if n < mss && n < avail && flight > 0 {
+            return None;
+        }
+        Some((n, fin_now))
+    }
+
     /// The deadline of the earliest timer.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
         let mut t: Option<Instant> = None;
@@ -183,7 +208,7 @@ impl Conn {
         {
             t = Some(t.map_or(d, |x| x.min(d)));
         }
-        if self.ack_now || self.fast_rtx {
+        if self.ack_now || self.fast_rtx || self.next_segment().is_some() {
             t = Some(Instant::ZERO);
         }
         t
@@ -347,21 +372,10 @@ impl Conn {
             }
         }
         while sent < budget {
-            let flight = span(self.snd_una, self.snd_nxt);
-            let wnd = (self.snd_wnd as usize).min(self.cwnd);
+            let Some((n, fin_now)) = self.next_segment() else {
+                break;
+            };
             let off = span(max(self.snd_una, data_start), self.snd_nxt);
-            let avail = span(self.snd_nxt, end_data);
-            let room = wnd.saturating_sub(flight);
-            let n = avail.min(room).min(mss);
-            let fin_now = fin_seq == Some(add(self.snd_nxt, n));
-            if n == 0 && !fin_now {
-                break;
-            }
-            // Nagle-free but avoid tiny segments while data is in flight
-            // and more may be queued (sender SWS avoidance).
-            if n < mss && n < avail && flight > 0 {
-                break;
-            }
             let seq = self.snd_nxt;
             let mut r = self.base_repr(if fin_now { Flags::FIN } else { Flags(0) }, seq);
             r.payload = self.tx.slice(off, n);

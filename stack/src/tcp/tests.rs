@@ -656,3 +656,27 @@ fn connection_cap() {
     );
     assert_eq!(tcp.connection_count(), 2);
 }
+
+#[test]
+fn poll_at_reports_pending_work_and_idles_at_none() {
+    let mut net = Net::new(test_cfg(), 13);
+    let (c, s) = open(&mut net);
+    let t0 = net.now;
+    while net.now < t0 + Duration::from_millis(200) {
+        net.step(Duration::from_millis(10));
+    }
+    assert_eq!(net.tcp[0].poll_at(), None, "idle: nothing scheduled");
+    assert_eq!(net.tcp[1].poll_at(), None);
+    net.tcp[0].send(c, b"ping").unwrap();
+    assert!(net.tcp[0].poll_at().is_some_and(|t| t <= net.now));
+    // A transmitter that refuses everything: the data is not lost.
+    net.tcp[0].dispatch(net.now, &mut |_, _| false);
+    assert!(net.tcp[0].stats().tx_refused >= 1);
+    let mut buf = [0u8; 8];
+    let mut n = 0;
+    while n == 0 && net.now < t0 + Duration::from_secs(1) {
+        net.step(Duration::from_millis(1));
+        n = net.tcp[1].recv(s, &mut buf).unwrap();
+    }
+    assert_eq!(&buf[..n], b"ping");
+}
