@@ -315,7 +315,7 @@ impl Conn {
         match self.state {
             State::Closed | State::Listen | State::TimeWait => {
                 if self.ack_now && self.state == State::TimeWait {
-                    let r = self.base_repr(Flags(0), self.snd_nxt);
+                    let r = self.base_repr(Flags(0), self.snd_max);
                     return usize::from(out(remote, &r));
                 }
                 return 0;
@@ -408,7 +408,7 @@ impl Conn {
             self.retx_at = Some(now + self.rtt.rto());
         }
         if sent == 0 && self.ack_now {
-            let r = self.base_repr(Flags(0), self.snd_nxt);
+            let r = self.base_repr(Flags(0), self.snd_max);
             if out(remote, &r) {
                 sent += 1;
             } else {

@@ -387,7 +387,7 @@ impl Tcp {
         let r = TcpRepr {
             src_port: c.local_port,
             dst_port: c.remote_port,
-            seq: c.snd_nxt,
+            seq: c.snd_max,
             ack: c.rcv_nxt,
             flags: Flags::RST | Flags::ACK,
             window: 0,
@@ -552,7 +552,10 @@ impl Tcp {
 
     fn send_ack_now(&mut self, slot: u32, tx: &mut dyn FnMut(Ipv4Addr, &TcpRepr<'_>) -> bool) {
         if let Some(c) = self.slots[slot as usize].as_mut() {
-            let r = c.base_repr(Flags(0), c.snd_nxt);
+            // Pure ACKs carry the highest sequence number sent: after a
+            // timeout rewinds snd_nxt, an older one would fall left of the
+            // peer's window and be dropped (both ends could deadlock).
+            let r = c.base_repr(Flags(0), c.snd_max);
             if tx(c.remote, &r) {
                 self.stats.segments_out += 1;
             } else {
