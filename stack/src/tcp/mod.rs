@@ -29,6 +29,8 @@ mod set;
 mod types;
 
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod tests;
 
 pub use set::Tcp;
