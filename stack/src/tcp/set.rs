@@ -191,6 +191,16 @@ impl Tcp {
             if self.generations.get(i) == Some(&h.generation) {
                 if let Some(Some(c)) = self.slots.get_mut(i) {
                     c.listener = None;
+                    // What arrived while it was queued is announced now.
+                    let readable = !c.rx.is_empty();
+                    let peer_fin = c.peer_fin;
+                    c.readable_told = readable;
+                    if readable {
+                        self.push_event(TcpEvent::Readable(h));
+                    }
+                    if peer_fin {
+                        self.push_event(TcpEvent::PeerClosed(h));
+                    }
                     return Some(h);
                 }
             }
@@ -742,7 +752,13 @@ impl Tcp {
             return;
         }
         // Synchronized or SYN-RECEIVED: §3.10.7.4.
-        let wnd = c.rcv_window();
+        // Before its buffers exist, a half-open connection takes what its
+        // SYN-ACK announced (data may ride on the handshake ACK).
+        let wnd = if c.state == State::SynReceived {
+            cfg.rx_buffer.min(65535)
+        } else {
+            c.rcv_window()
+        };
         let seg_len = seg.segment_len();
         let seq = seg.seq;
         let acceptable = if seg_len == 0 {

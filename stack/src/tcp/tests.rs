@@ -694,3 +694,33 @@ fn transfer_with_heavy_faults_over_many_seeds() {
         transfer(&mut net, 300_000);
     }
 }
+
+#[test]
+fn data_before_accept_is_announced_on_accept() {
+    let mut net = Net::new(test_cfg(), 14);
+    let l = net.tcp[1].listen(80, 4).unwrap();
+    let c = net.tcp[0]
+        .connect(net.now, SocketAddrV4::new(B, 80), None)
+        .unwrap();
+    while net.tcp[0].state(c) != Some(State::Established) {
+        net.step(Duration::from_millis(1));
+    }
+    net.tcp[0].send(c, b"early").unwrap();
+    net.tcp[0].close(c).unwrap();
+    for _ in 0..20 {
+        net.step(Duration::from_millis(1));
+    }
+    let mut accepted = false;
+    while let Some(ev) = net.tcp[1].next_event() {
+        assert!(matches!(ev, TcpEvent::Accepted { .. }), "{ev:?}");
+        accepted = true;
+    }
+    assert!(accepted);
+    let s = net.tcp[1].accept(l).unwrap();
+    assert_eq!(net.tcp[1].next_event(), Some(TcpEvent::Readable(s)));
+    assert_eq!(net.tcp[1].next_event(), Some(TcpEvent::PeerClosed(s)));
+    let mut buf = [0u8; 16];
+    let n = net.tcp[1].recv(s, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"early");
+    assert_eq!(net.tcp[1].state(s), Some(State::CloseWait));
+}
