@@ -32,6 +32,8 @@ pub(crate) struct Conn {
     pub(crate) send_mss: usize,
     pub(crate) tx: Ring,
     pub(crate) rx: Ring,
+    /// The receive buffer it will get once synchronized.
+    pub(crate) rx_size: usize,
     pub(crate) asm: Assembler,
     /// The application closed: a FIN follows the queued data.
     pub(crate) fin_queued: bool,
@@ -89,6 +91,7 @@ impl Conn {
             send_mss: mss,
             tx: Ring::with_capacity(0),
             rx: Ring::with_capacity(0),
+            rx_size: cfg.rx_buffer.max(1),
             asm: Assembler::new(cfg.max_ooo_ranges),
             fin_queued: false,
             peer_fin: false,
@@ -164,7 +167,13 @@ impl Conn {
 
     /// The receive window we can offer now (bytes).
     pub(crate) fn rcv_window(&self) -> usize {
-        let w = self.rx.free();
+        // Before its buffers exist (half-open), the window is the one the
+        // buffer will offer.
+        let w = if self.rx.capacity() == 0 && !self.synchronized() {
+            self.rx_size
+        } else {
+            self.rx.free()
+        };
         w.min(65535usize << self.rcv_wscale)
     }
 

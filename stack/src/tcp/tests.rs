@@ -724,3 +724,68 @@ fn data_before_accept_is_announced_on_accept() {
     assert_eq!(&buf[..n], b"early");
     assert_eq!(net.tcp[1].state(s), Some(State::CloseWait));
 }
+
+#[test]
+fn linux_syn_gets_mss_and_window_scale_and_no_sack_or_timestamps() {
+    use crate::wire::{TcpFlags as F, TcpSeqNumber as S};
+    let mut net = Net::new(test_cfg(), 15);
+    let _l = net.tcp[1].listen(80, 4).unwrap();
+    let mut syn = TcpRepr {
+        src_port: 51234,
+        dst_port: 80,
+        seq: S(0x3b9a_ca07),
+        ack: S(0),
+        flags: F::SYN,
+        window: 64240,
+        options: Default::default(),
+        payload: &[],
+    };
+    syn.options.mss = Some(1400);
+    syn.options.window_scale = Some(7);
+    syn.options.sack_permitted = true;
+    syn.options.timestamps = Some((0x0aa3_f2b1, 0));
+    let out = inject(&mut net, 1, &syn);
+    assert_eq!(out.len(), 1);
+    let sa = out[0];
+    assert!(sa.flags.contains(F::SYN) && sa.flags.contains(F::ACK));
+    assert_eq!(sa.ack, S(0x3b9a_ca08));
+    assert_eq!(sa.options.mss, Some(1460));
+    // 256 KiB needs a shift of 3 to fit the 16-bit field.
+    assert_eq!(sa.options.window_scale, Some(3));
+    assert!(!sa.options.sack_permitted);
+    assert_eq!(sa.options.timestamps, None);
+    // The handshake ACK with a scaled window.
+    let ack = TcpRepr {
+        seq: S(0x3b9a_ca08),
+        ack: add(sa.seq, 1),
+        flags: F::ACK,
+        window: 502,
+        options: Default::default(),
+        ..syn
+    };
+    assert!(inject(&mut net, 1, &ack).is_empty());
+    let c = net.tcp[1].slots.iter().flatten().next().unwrap();
+    assert_eq!(c.state, State::Established);
+    assert_eq!(c.snd_wnd, 502 << 7);
+    assert_eq!(c.send_mss, 1400);
+    // Our advertised window is scaled down by 3.
+    let data = TcpRepr {
+        payload: b"GET / HTTP/1.0\r\n\r\n",
+        flags: F::ACK | F::PSH,
+        ..ack
+    };
+    inject(&mut net, 1, &data);
+    let mut out = Vec::new();
+    net.now += Duration::from_millis(50);
+    net.tcp[1].dispatch(net.now, &mut |_, r| {
+        out.push(owned(r).0);
+        true
+    });
+    assert_eq!(out.len(), 1, "delayed ACK went out");
+    assert_eq!(out[0].ack, add(S(0x3b9a_ca08), 18));
+    assert_eq!(
+        usize::from(out[0].window) << 3,
+        (256 * 1024 - 18) & !7,
+        "window field scaled"
+    );
+}
