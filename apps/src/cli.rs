@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     igbpoll --sim igb --sim-replay in.pcapng capture -w out.pcap\n  \
     igbpoll --sim igb send --pcap in.pcap --sim-tx-dump out.pcap\n  \
     igbpoll --sim e1000 stats\n  \
+    sudo ip netns exec NS igbpoll --sim igb --tap tap0 serve --ip 10.9.0.2/24 --http 80\n  \
     sudo igbpoll list\n  \
     sudo igbpoll bind 0000:03:00.0 && sudo igbpoll --pci 0000:03:00.0 capture -w x.pcap")]
 pub struct Cli {
@@ -128,6 +129,9 @@ pub enum Command {
     Send(SendArgs),
     /// Print the NIC's hardware counters and the driver's own.
     Stats(StatsArgs),
+    /// Run the IPv4 stack on a dedicated core: answer ARP and ping, echo UDP
+    /// and TCP, serve HTTP.
+    Serve(crate::serve::ServeArgs),
     /// List the supported NICs on this machine: driver, IOMMU group, interfaces.
     List,
     /// Hand a NIC to vfio-pci so igbpoll can drive it (refused while its kernel

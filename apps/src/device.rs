@@ -273,6 +273,14 @@ fn open_sim(
     })
 }
 
+/// Pins the calling thread (`what`, for the error message) to CPU `core`.
+pub fn pin_thread(core: usize, what: &str) -> Result<(), CliError> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core)
+        .and_then(|()| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
+        .map_err(|e| CliError::Usage(format!("cannot pin {what} to CPU {core}: {e}")))
+}
+
 /// A flag raised by SIGINT or SIGTERM.
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));

@@ -13,5 +13,6 @@ pub mod pcap_writer;
 pub mod pcapng_writer;
 pub mod pci_cmd;
 pub mod send;
+pub mod serve;
 pub mod stats_cmd;
 pub mod summary;

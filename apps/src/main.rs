@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use igbpoll::cli::{Cli, Command};
-use igbpoll::{capture, pci_cmd, send, stats_cmd};
+use igbpoll::{capture, pci_cmd, send, serve, stats_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Capture(a) => capture::run(&cli.device, a),
         Command::Send(a) => send::run(&cli.device, a),
         Command::Stats(a) => stats_cmd::run(&cli.device, a),
+        Command::Serve(a) => serve::run(&cli.device, a),
         Command::List => pci_cmd::list(),
         Command::Bind(a) => pci_cmd::bind(a),
         Command::Unbind(a) => pci_cmd::unbind(a),

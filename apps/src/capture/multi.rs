@@ -140,12 +140,9 @@ pub fn create_per_queue(
         .collect()
 }
 
-/// Pins the calling thread to CPU `core`.
+/// Pins the calling receive thread to CPU `core`.
 pub fn pin(core: usize) -> Result<(), CliError> {
-    let mut set = nix::sched::CpuSet::new();
-    set.set(core)
-        .and_then(|()| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
-        .map_err(|e| CliError::Usage(format!("cannot pin a receive thread to CPU {core}: {e}")))
+    crate::device::pin_thread(core, "a receive thread")
 }
 
 /// Checks that every CPU of `--cores` is one this process may run on.

@@ -18,9 +18,11 @@
 
 mod client;
 mod protocol;
+mod server;
 
 pub use client::StackClient;
 pub use protocol::{ApiError, Command, ConnId, Event, ListenerId, Token, UdpId};
+pub use server::ApiServer;
 
 use igbpoll_ring::{CapacityError, Consumer, Producer, Ring};
 

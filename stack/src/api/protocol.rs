@@ -35,6 +35,8 @@ pub enum ApiError {
     Refused,
     /// The connection attempt or the connection timed out.
     TimedOut,
+    /// The peer reset the connection.
+    Reset,
     /// The connection, listener or socket is unknown (closed, or never existed).
     NoSuchSocket,
     /// The request is not valid in the connection's state, or its arguments are not.
@@ -50,6 +52,7 @@ impl fmt::Display for ApiError {
             ApiError::TooMany => "too many sockets",
             ApiError::Refused => "connection refused",
             ApiError::TimedOut => "timed out",
+            ApiError::Reset => "connection reset",
             ApiError::NoSuchSocket => "no such socket",
             ApiError::Invalid => "invalid request",
             ApiError::Busy => "command ring full",
