@@ -879,6 +879,14 @@ impl Tcp {
             self.send_ack_now(slot, tx);
             return;
         }
+        // RFC 5961 §5.2: an ACK older than the largest window the peer can
+        // have offered is not acceptable either.
+        let max_wnd = i64::from(65535u32) << c.snd_wscale;
+        if i64::from(ack.diff(c.snd_una)) < -max_wnd {
+            self.stats.ack_too_old += 1;
+            self.send_ack_now(slot, tx);
+            return;
+        }
         let mss = c.send_mss;
         let mut fin_acked = false;
         if ack.gt(c.snd_una) {

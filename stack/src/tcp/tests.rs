@@ -467,6 +467,14 @@ fn rfc5961_challenge_acks_and_rate_limit() {
     };
     assert_eq!(inject(&mut net, 1, &ack_new).len(), 1);
     assert_eq!(net.tcp[1].stats().ack_too_new, 1);
+    // ACK far older than any window: dropped with an ACK.
+    let ack_old = TcpRepr {
+        flags: F::ACK,
+        ack: add(last.ack, usize::MAX - 3_000_000),
+        ..base
+    };
+    assert_eq!(inject(&mut net, 1, &ack_old).len(), 1);
+    assert_eq!(net.tcp[1].stats().ack_too_old, 1);
     // Out-of-window RST: silently dropped.
     let far = TcpRepr {
         seq: add(rcv_nxt, 10_000_000),

@@ -236,6 +236,9 @@ counters! {
     challenge_acks_suppressed,
     /// ACKs for data not yet sent, dropped (answered with an ACK).
     ack_too_new,
+    /// ACKs older than any window the peer could have offered, dropped
+    /// (answered with an ACK; RFC 5961 §5.2).
+    ack_too_old,
     /// Zero-window probes sent.
     window_probes,
     /// Delayed ACKs that went out when their timer fired.
