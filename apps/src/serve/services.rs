@@ -151,11 +151,17 @@ impl Services {
                 if self.client.stack_gone() {
                     break;
                 }
-                idle += 1;
-                if idle > 64 {
+                // Not on the latency path of ARP, ping or TCP ACKs (the
+                // stack's thread answers those): after a short spin, give
+                // the core back in 50 us naps.
+                idle = idle.saturating_add(1);
+                if idle > 4096 {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                } else if idle > 64 {
                     std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
                 }
-                std::hint::spin_loop();
             }
         }
         Ok(())
