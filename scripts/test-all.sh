@@ -51,10 +51,12 @@ fi
 
 if [ "${IGBPOLL_QEMU:-1}" = 1 ]; then
   # The real VFIO path: igbpoll in a guest with an emulated IOMMU, on QEMU's
-  # igb and e1000 (apps/tests/qemu_vfio.rs), and the harness's own checks.
+  # igb and e1000 (apps/tests/qemu_vfio.rs), the harness's own checks, and
+  # `igbpoll serve` on both NICs against the host kernel over TAP devices in a
+  # network namespace (apps/tests/qemu_serve.rs: ping, curl, SHA-256 transfers).
   step "QEMU/VFIO guests"
   qemu_start=$(date +%s)
-  cargo test --release -p igbpoll --test qemu_vfio -p igbpoll-tests --test qemu -- --ignored
+  cargo test --release -p igbpoll --test qemu_vfio --test qemu_serve -p igbpoll-tests --test qemu -- --ignored
   echo "QEMU guests took $(( $(date +%s) - qemu_start )) s"
 fi
 

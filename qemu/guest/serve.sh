@@ -16,7 +16,8 @@
 #   igbpoll:NIC:A/P  `igbpoll bind BDF` (when the kernel's interface is up with an
 #                    address: first without taking it down, which must be refused,
 #                    "rc bind-in-use-NIC N"), then `igbpoll --pci BDF serve --ip
-#                    A/P --http 80 --tcp-echo 7 --udp-echo 7 --msl-ms 200`
+#                    A/P --http 80 --tcp-echo 7 --udp-echo 7 --msl-ms 200 --stats`
+#                    (its counters on the console every second)
 # NIC is igb or e1000. Each step prints "IGBPOLL-T: wait MODE NIC" once the NIC
 # is serving (for igbpoll, serve prints its "igbpoll serve:" banner once the NIC
 # is up), then reads one line from the serial console (run-guest.sh -c): the
@@ -69,7 +70,7 @@ run_igbpoll() {  # run_igbpoll NIC BDF ADDR/PREFIX
   fi
   igbpoll bind "$2"; rc=$?; T "rc bind-$1 $rc"
   [ $rc = 0 ] || return $rc
-  igbpoll --pci "$2" serve --ip "$3" --http 80 --tcp-echo 7 --udp-echo 7 --msl-ms 200 </dev/null &
+  igbpoll --pci "$2" serve --ip "$3" --http 80 --tcp-echo 7 --udp-echo 7 --msl-ms 200 --stats </dev/null &
   pid=$!
   sleep 2  # a serve that failed at once (bad option, NIC bring-up) ends the step
   kill -0 $pid 2>/dev/null || { wait $pid; return $?; }
