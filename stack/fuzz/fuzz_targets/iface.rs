@@ -14,7 +14,8 @@
 //! * 3: the application sends a UDP datagram: socket (one byte), destination
 //!   address (4) and port (2), payload length (1).
 //!
-//! After every record the application reads what its sockets received. At the
+//! After every record the application reads what its UDP sockets received,
+//! accepts TCP connections on port 80 and echoes what they received. At the
 //! end the clock jumps an hour ahead and `poll` must leave no work due.
 //!
 //! Time is passed in and randomness seeded, so the interface should be
@@ -33,6 +34,7 @@ use igbpoll_stack::iface::{
     ArpConfig, IfaceStats, Interface, InterfaceConfig, ReassemblyConfig, TxDevice, UdpConfig,
     UdpHandle, MIN_FRAME_LEN, MTU,
 };
+use igbpoll_stack::tcp::{ConnHandle, ListenHandle, TcpConfig};
 use igbpoll_stack::time::Instant;
 use igbpoll_stack::wire::{
     ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetPacket, EthernetRepr, IcmpPacket,
@@ -49,6 +51,8 @@ const VLAN: u16 = 100;
 const TTL: u8 = 64;
 /// Ports the application binds.
 const PORTS: [u16; 2] = [7, 5353];
+/// The port the application's TCP echo server listens on.
+const TCP_PORT: u16 = 80;
 
 /// A device that checks every frame the interface writes, handing it a dirty
 /// buffer each time, and refuses the transmissions `refuse` names.
@@ -200,6 +204,13 @@ fn config(vlan: bool) -> InterfaceConfig {
         max_fragments: 8,
         ..ReassemblyConfig::default()
     };
+    c.tcp = TcpConfig {
+        rx_buffer: 4096,
+        tx_buffer: 4096,
+        max_connections: 4,
+        max_half_open: 2,
+        ..TcpConfig::default()
+    };
     c.udp = UdpConfig {
         max_sockets: 4,
         rx_queue_len: 4,
@@ -210,8 +221,22 @@ fn config(vlan: bool) -> InterfaceConfig {
     c
 }
 
-fn drain(iface: &mut Interface) {
+/// The application: reads its UDP sockets; accepts TCP connections and
+/// echoes what they receive.
+fn drain(iface: &mut Interface, listener: ListenHandle, conns: &mut Vec<ConnHandle>) {
     let mut buf = [0u8; 2048];
+    let tcp = iface.tcp_mut();
+    while let Some(h) = tcp.accept(listener) {
+        conns.push(h);
+    }
+    conns.retain(|&h| tcp.state(h).is_some());
+    for &h in conns.iter() {
+        if let Ok(n) = tcp.recv(h, &mut buf) {
+            assert!(n <= buf.len(), "recv says it copied {n} bytes");
+            let _ = tcp.send(h, &buf[..n]);
+        }
+    }
+    while tcp.next_event().is_some() {}
     while let Some(handle) = iface.next_udp_readable() {
         while let Some((_from, n)) = iface.udp_recv(handle, &mut buf) {
             assert!(n <= buf.len(), "udp_recv says it copied {n} bytes");
@@ -232,6 +257,8 @@ fn run(data: &[u8]) -> (u32, u64, IfaceStats) {
     };
     let mut iface = Interface::new(config(vlan), 1);
     let handles: Vec<UdpHandle> = PORTS.iter().map(|&p| iface.udp_bind(p).unwrap()).collect();
+    let listener = iface.tcp_mut().listen(TCP_PORT, 2).unwrap();
+    let mut conns = Vec::new();
     let mut now = Instant::ZERO;
     iface.announce(now, &mut dev);
 
@@ -259,7 +286,7 @@ fn run(data: &[u8]) -> (u32, u64, IfaceStats) {
                 let _ = iface.udp_send(now, handle, to, &payload);
             }
         }
-        drain(&mut iface);
+        drain(&mut iface, listener, &mut conns);
     }
 
     // An hour later, with a device that takes everything, one poll does all
