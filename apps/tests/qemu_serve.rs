@@ -19,10 +19,11 @@
 //! A build without `serve` runs step 1 on both NICs and then fails, saying so.
 //!
 //! Measured here (TCG, 2 shared cores; 4 MB each way; figures vary a lot with
-//! the machine's load): the whole run 43-52 s; ping RTT avg 0.2-0.3 ms against
-//! serve (the kernel's igb 0.6-2.6 ms); kernel -> stack 38-250 Mbit/s, stack ->
-//! kernel 194-216 Mbit/s on both NICs (kernel igb + busybox: 36-63 up, 222-471
-//! down).
+//! the machine's load): the whole run 43-61 s; ping RTT against serve min
+//! 0.11-0.22 ms, avg 0.2-0.5 ms, but on the igb under load avg up to 80 ms with
+//! single replies up to 580 ms (the kernel's igb: avg 0.6-2.6 ms, max 35 ms);
+//! kernel -> stack 38-274 Mbit/s, stack -> kernel 131-216 Mbit/s on both NICs
+//! (kernel igb + busybox: 19-63 up, 47-471 down).
 //!
 //! Boots a guest (under a minute under TCG), needs root, /dev/net/tun, iproute2,
 //! ping, curl, socat and sha256sum, so it is `#[ignore]`d in a plain `cargo
