@@ -7,7 +7,7 @@
 //! address is asked for every [`ArpConfig::retry_interval`], at most
 //! [`ArpConfig::max_tries`] times; then it and its waiting packets are dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use crate::time::Instant;
@@ -93,7 +93,9 @@ pub(crate) struct ArpTimers {
 #[derive(Debug)]
 pub(crate) struct ArpCache {
     config: ArpConfig,
-    entries: HashMap<Ipv4Addr, State>,
+    // Ordered, so timers fire in the same order for the same input (a
+    // HashMap's random iteration order made output nondeterministic).
+    entries: BTreeMap<Ipv4Addr, State>,
     /// Earliest retry deadline of any pending entry (may be early, never late).
     next_retry: Option<Instant>,
 }
@@ -102,7 +104,7 @@ impl ArpCache {
     pub fn new(config: ArpConfig) -> ArpCache {
         ArpCache {
             config,
-            entries: HashMap::with_capacity(config.capacity.min(4096)),
+            entries: BTreeMap::new(),
             next_retry: None,
         }
     }
