@@ -279,7 +279,12 @@ impl Engine {
         let mut arrivals = 0;
         if current && dev.wire.inject_len.load(Ordering::Acquire) > 0 {
             let mut inj = dev.wire.inject.lock().unwrap_or_else(|e| e.into_inner());
-            while arrivals < BATCH {
+            // Checked again under the lock: a frame injected after a register
+            // write (same thread: write, then inject) is only seen here with
+            // that write's generation visible, so a write that landed after
+            // `current` was computed holds the frame for the next round.
+            let still_current = dev.generation.load(Ordering::Acquire) == self.generation;
+            while still_current && arrivals < BATCH {
                 let Some(f) = inj.pop_front() else { break };
                 // Published in flush(), after in_fifo: see Sim::rx_drained.
                 self.injected_taken += 1;
