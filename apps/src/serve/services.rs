@@ -3,7 +3,6 @@
 //! through a [`StackClient`], over igbpoll-ring.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -507,11 +506,6 @@ fn respond(c: &mut Conn, status: u16, reason: &str, body: &[u8], pattern: u64) {
     c.gen_left = pattern;
     c.gen_at = 0;
     c.http = HttpState::Done;
-}
-
-/// The remote end of a UDP echo, for logs.
-pub fn fmt_peer(a: SocketAddrV4) -> String {
-    a.to_string()
 }
 
 #[cfg(test)]
