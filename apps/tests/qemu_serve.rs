@@ -29,6 +29,9 @@
 //! ping, curl, socat and sha256sum, so it is `#[ignore]`d in a plain `cargo
 //! test`; scripts/test-all.sh provisions QEMU and runs it with `--ignored`.
 
+mod common;
+
+use common::netns::Netns;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -72,86 +75,26 @@ fn repo() -> PathBuf {
 
 /// What this test needs and does not find, if anything.
 fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("root (for the network namespace and the TAP devices)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun".into());
-    }
-    for tool in ["ip", "ping", "curl", "socat", "sha256sum"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !found {
-            return Some(tool.into());
-        }
-    }
-    None
+    common::netns::cannot_run(&["ping", "curl", "socat", "sha256sum"])
 }
 
 /// A network namespace with one TAP device per NIC, removed on drop.
-struct Ns {
-    name: String,
-}
+struct Ns(Netns);
 
 impl Ns {
     fn new() -> Ns {
-        let name = format!("igbp-qemu-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ns = Ns { name };
-        ns.ip(&["netns", "add", &ns.name]);
-        ns.ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        let ns = Netns::new("qemu");
         for nic in [&IGB, &E1000] {
-            ns.ip(&[
-                "-n", &ns.name, "tuntap", "add", "dev", nic.tap, "mode", "tap",
-            ]);
-            let cidr = format!("{}/24", nic.host_ip);
-            ns.ip(&["-n", &ns.name, "addr", "add", &cidr, "dev", nic.tap]);
-            ns.ip(&["-n", &ns.name, "link", "set", nic.tap, "up"]);
+            ns.add_tap(nic.tap, &format!("{}/24", nic.host_ip));
         }
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let out = Command::new("ip").args(args).output().expect("run ip");
-        assert!(
-            out.status.success(),
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Runs `sh -c script` inside the namespace and returns its output.
-    fn sh(&self, script: &str) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name, "sh", "-c", script])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run sh in the namespace")
-    }
-
-    /// Pids of the processes in the namespace (QEMU and its wrappers).
-    fn pids(&self) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-            .expect("ip netns pids");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        Ns(ns)
     }
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
+impl std::ops::Deref for Ns {
+    type Target = Netns;
+    fn deref(&self) -> &Netns {
+        &self.0
     }
 }
 

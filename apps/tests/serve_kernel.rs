@@ -15,6 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::netns::Netns;
 use sha2::{Digest, Sha256};
 
 /// One namespace at a time: each runs a simulator, a stack and its peers,
@@ -36,86 +37,24 @@ fn peer_script(name: &str) -> PathBuf {
 
 /// Why these tests cannot run here, if they cannot.
 fn cannot_run() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in ["ip", "ping", "arping", "curl", "socat", "nft", "python3"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
+    common::netns::cannot_run(&["ping", "arping", "curl", "socat", "nft", "python3"])
 }
 
-/// A network namespace with a TAP device `tap0` at HOST_IP/24, removed on drop.
-struct Ns {
-    name: String,
-}
+/// A network namespace with a TAP device `tap0` at HOST_IP/24.
+struct Ns(Netns);
 
 impl Ns {
     fn new(tag: &str) -> Ns {
-        let name = format!("igbp-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ns = Ns { name };
-        ns.ip(&["netns", "add", &ns.name]);
-        ns.ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
-        ns.ip(&[
-            "-n", &ns.name, "tuntap", "add", "dev", "tap0", "mode", "tap",
-        ]);
-        ns.ip(&[
-            "-n",
-            &ns.name,
-            "addr",
-            "add",
-            &format!("{HOST_IP}/24"),
-            "dev",
-            "tap0",
-        ]);
-        ns.ip(&["-n", &ns.name, "link", "set", "tap0", "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let out = Command::new("ip").args(args).output().expect("run ip");
-        assert!(
-            out.status.success(),
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// A command run inside the namespace.
-    fn cmd(&self, prog: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, prog]);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    /// Runs `sh -c script` inside the namespace and returns its output.
-    fn sh(&self, script: &str) -> Output {
-        self.cmd("sh")
-            .args(["-c", script])
-            .output()
-            .expect("run sh in the namespace")
+        let ns = Netns::new(tag);
+        ns.add_tap("tap0", &format!("{HOST_IP}/24"));
+        Ns(ns)
     }
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
+impl std::ops::Deref for Ns {
+    type Target = Netns;
+    fn deref(&self) -> &Netns {
+        &self.0
     }
 }
 
