@@ -10,7 +10,7 @@
 //! is freed only when the engine no longer holds a cached reference to it, so a
 //! late DMA can never touch freed memory; it faults instead.
 
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::alloc::{alloc, dealloc, Layout};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -146,16 +146,22 @@ impl Iommu {
             available,
         })?;
         // SAFETY: layout has a non-zero size.
-        let raw = unsafe { alloc_zeroed(layout) };
+        let raw = unsafe { alloc(layout) };
         let ptr = NonNull::new(raw).ok_or(DmaError::Os {
-            op: "alloc_zeroed",
+            op: "alloc",
             errno: libc_enomem(),
         })?;
         if align == HUGE_PAGE {
+            // Before the first touch: std's zeroed allocation of a 2 MiB-aligned
+            // block writes every page itself, which faults them in as 4 KiB
+            // pages and makes the hint useless.
             // SAFETY: [raw, raw+len) is this allocation; MADV_HUGEPAGE is only a
             // hint about its backing and never changes its contents.
             unsafe { libc::madvise(raw.cast(), len, libc::MADV_HUGEPAGE) };
         }
+        // DMA memory starts zeroed, as VFIO's fresh anonymous mappings do.
+        // SAFETY: [raw, raw+len) is this allocation, not yet shared.
+        unsafe { std::ptr::write_bytes(raw, 0, len) };
         let iova = {
             let mut next = self.next_iova.lock().unwrap_or_else(|e| e.into_inner());
             let iova = *next;
