@@ -11,6 +11,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
 
 use crate::backend::Backend;
 use crate::dma::DmaMemory;
@@ -31,11 +32,15 @@ struct PoolInner {
     mem: DmaMemory,
     entries: u32,
     free: ArrayQueue<u32>,
-    exhausted: AtomicU64,
+    /// The counters are written on every allocation and free, usually on
+    /// the receive core, while every packet access on any core reads `mem`:
+    /// each on a cache line of its own, or the line holding `mem` would
+    /// move between the cores with every packet.
+    exhausted: CachePadded<AtomicU64>,
     /// Mempool handles plus packets alive: the pool is freed when it reaches 0.
     /// Like `Arc`'s count, but the receive path adds a whole batch of packets
     /// with one atomic add instead of one per packet.
-    refs: AtomicUsize,
+    refs: CachePadded<AtomicUsize>,
 }
 
 /// A pool of packet buffers in DMA memory. Cheap to clone (a shared handle).
@@ -108,8 +113,8 @@ impl Mempool {
             mem,
             entries,
             free,
-            exhausted: AtomicU64::new(0),
-            refs: AtomicUsize::new(1),
+            exhausted: CachePadded::new(AtomicU64::new(0)),
+            refs: CachePadded::new(AtomicUsize::new(1)),
         });
         Ok(Mempool {
             inner: NonNull::from(Box::leak(inner)),
