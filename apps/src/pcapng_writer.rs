@@ -184,10 +184,16 @@ impl<W: Write> PcapngWriter<W> {
         h[16..20].copy_from_slice(&(ts as u32).to_ne_bytes());
         h[20..24].copy_from_slice(&(incl as u32).to_ne_bytes());
         h[24..28].copy_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_ne_bytes());
-        let mut bytes = [0u8; EPB_TRAILER_MAX + 1];
-        bytes[pad..pad + 4].copy_from_slice(&total.to_ne_bytes());
+        // `pad` zero bytes, then the total length: built in a register (a
+        // store at a variable offset into a byte array, read back whole,
+        // stalled store forwarding on every packet).
+        let shift = if cfg!(target_endian = "little") {
+            8 * pad
+        } else {
+            8 * (4 - pad)
+        };
         let trailer = EpbTrailer {
-            bytes,
+            bytes: (u64::from(total) << shift).to_ne_bytes(),
             len: (pad + 4) as u8,
         };
         (h, trailer, incl)
