@@ -9,7 +9,9 @@
 #    with valgrind's callgrind, since these machines have no hardware counters.
 # 3. `igbpoll capture -w` of 60-byte frames into a file on tmpfs, whole process;
 #    pinned (simulator on CPU 0, receive + writer on CPU 1); the writer's
-#    instructions per packet (callgrind); the kernel's writev floor.
+#    instructions per packet (callgrind); the writer stage apart (the real
+#    writer thread fed from another core, to tmpfs and to /dev/null); the
+#    kernel's writev floor.
 # 4. The SPSC ring between two threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +77,11 @@ if command -v valgrind >/dev/null; then
 else
   echo "valgrind not installed: skipped"
 fi
+
+echo
+echo "== 3c'. the writer stage apart: the real writer thread fed from another core (cargo bench --bench writer)"
+cargo bench -q -p igbpoll --bench writer 2>/dev/null | grep -E "ns busy|=="
+cargo bench -q -p igbpoll --bench writer -- /dev/null 2>/dev/null | grep -E "ns busy|=="
 
 echo
 echo "== 3d. the kernel's floor: writev of pre-built records into tmpfs (cargo bench --bench writev)"

@@ -9,11 +9,11 @@
 //! to the pool from the writer's thread; the batch vectors come back through a
 //! second ring, so the steady state allocates nothing.
 
-mod live;
+pub mod live;
 mod multi;
 mod privs;
 pub mod rotate;
-mod writer;
+pub mod writer;
 
 use std::io::{self, Write};
 use std::sync::atomic::{fence, AtomicBool, Ordering};
