@@ -163,7 +163,9 @@ struct RxReport {
     stats: Stats,
     last: Snapshot,
     elapsed: Duration,
-    busy: Duration,
+    /// Time spent on polls that found packets (`None`: not measured, with
+    /// several receive threads).
+    busy: Option<Duration>,
     cpu_ns: Option<u64>,
 }
 
@@ -535,7 +537,7 @@ fn receive<B: Backend>(
         stats,
         last,
         elapsed,
-        busy: Duration::from_nanos(busy_ns),
+        busy: Some(Duration::from_nanos(busy_ns)),
         cpu_ns: cpu0.and_then(|a| thread_cpu_ns().map(|b| b.saturating_sub(a))),
     }
 }
@@ -668,11 +670,17 @@ fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32)
         Some(ns) if n > 0 => format!("{:.1}", ns as f64 / n as f64),
         _ => "?".into(),
     };
+    let rx_busy = match rx.busy {
+        Some(b) => format!(
+            "receive thread {:.1} ns busy, ",
+            per_packet(b, d.rx_packets)
+        ),
+        None => "receive threads ".into(),
+    };
     let _ = writeln!(
         e,
-        "per packet: receive thread {:.1} ns busy, {} ns CPU (with empty polls); \
+        "per packet: {rx_busy}{} ns CPU (with empty polls); \
          writer thread {:.1} ns busy, {} ns CPU",
-        per_packet(rx.busy, d.rx_packets),
         cpu(rx.cpu_ns, d.rx_packets),
         per_packet(w.busy, w.received),
         cpu(w.cpu_ns, w.received)

@@ -378,7 +378,7 @@ where
             stats: stats.clone(),
             last,
             elapsed,
-            busy: Duration::ZERO,
+            busy: None,
             cpu_ns: cpu_total,
         };
         let acc = Accounting::new(&counts, w.written, &stats);
