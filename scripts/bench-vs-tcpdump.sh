@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# igbpoll vs tcpdump, side by side on this machine (issue 4, "Benchmarks"). Run as root.
+# igbpoll vs tcpdump, side by side on this machine (issue 4, "Benchmarks"). Run as root
+# (it installs tcpdump and tcpreplay when they are missing).
 #
 #   scripts/bench-vs-tcpdump.sh [SECONDS]      # default 5
 #
@@ -24,6 +25,8 @@ cd "$(dirname "$0")/.."
 DUR=${1:-5}
 REPLAY_FRAMES=${REPLAY_FRAMES:-1000000}
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
+. scripts/lib/deps.sh
+ensure_pkgs tcpdump tcpreplay iproute2 util-linux python3 libpcap-dev
 for t in tcpdump tcpreplay ip taskset python3; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install -y tcpdump tcpreplay)" >&2; exit 1; }
 done
