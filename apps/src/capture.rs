@@ -5,9 +5,10 @@
 //! the NIC and polls it; it never touches the disk. It hands batches of packets
 //! to the writer thread ([`writer`]) through an `igbpoll-ring` SPSC ring, and
 //! drops a batch, counted as "the writer fell behind", when more than
-//! `--writer-buffer` packets are waiting. Buffers emptied by the writer go back
-//! to the pool from the writer's thread; the batch vectors come back through a
-//! second ring, so the steady state allocates nothing.
+//! `--writer-buffer` packets are waiting. Written packets come back through a second
+//! ring, in their batch vectors, and the receive thread drops them into the
+//! pool on its own core (where the pool's free queue and counters stay hot);
+//! the vectors are reused, so the steady state allocates nothing.
 
 pub mod live;
 mod multi;

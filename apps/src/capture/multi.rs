@@ -20,6 +20,10 @@
 //! a batch time) may be written in either order; frames of one queue, and so
 //! of one flow, always keep the NIC's order.
 //!
+//! Written packets go back to the thread that received them through a return
+//! ring of its own, and it drops them into its queues' pools on its own core,
+//! as the one-queue capture does.
+//!
 //! **`--per-queue`**: one file per queue (NAME.qN.EXT), each with its own
 //! interface description and, in pcapng, statistics block of that queue.
 
@@ -230,10 +234,17 @@ where
     let ring_err = |e: igbpoll_ring::CapacityError| CliError::Usage(e.to_string());
     let mut producers = Vec::new();
     let mut consumers = Vec::new();
+    // Written packets go back to their receive thread, which drops them into
+    // its queues' pools on its own core (as in the one-queue capture).
+    let mut returns = Vec::new();
+    let mut backs = Vec::new();
     for _ in 0..nthreads {
         let (p, c) = Ring::with_capacity(slots).map_err(ring_err)?;
         producers.push(p);
         consumers.push(c);
+        let (p, c) = Ring::with_capacity(slots * 2).map_err(ring_err)?;
+        returns.push(p);
+        backs.push(c);
     }
     let flow_controlled = dev.flow_controlled;
     let expression = filter.map(|f| f.expression().to_string());
@@ -245,11 +256,12 @@ where
         let live = &live;
         let writer = std::thread::Builder::new()
             .name("igbpoll-writer".into())
-            .spawn_scoped(sc, move || write_all(outputs, consumers, sh, live))
+            .spawn_scoped(sc, move || write_all(outputs, consumers, returns, sh, live))
             .map_err(|e| CliError::Usage(format!("cannot start the writer thread: {e}")))?;
         let wt = writer.thread().clone();
         let mut rx = Vec::new();
-        for (t, (mine, tx)) in per_thread.into_iter().zip(producers).enumerate() {
+        let ends = producers.into_iter().zip(backs);
+        for (t, (mine, (tx, back))) in per_thread.into_iter().zip(ends).enumerate() {
             let core = cores.as_ref().map(|c| c[t]);
             let wt = wt.clone();
             let expression = expression.clone();
@@ -274,6 +286,7 @@ where
                         sh,
                         live,
                         tx,
+                        back,
                         wt,
                         flow_controlled,
                         budget,
@@ -503,6 +516,7 @@ fn receive<B: Backend>(
     sh: &Shared,
     live: &Live,
     mut tx: Producer<QBatch>,
+    mut back: Consumer<Vec<Packet>>,
     writer: Thread,
     flow_controlled: bool,
     budget: u64,
@@ -511,6 +525,8 @@ fn receive<B: Backend>(
     let limit = args.count;
     let batch_max = args.batch as usize;
     let mut batch: Vec<Packet> = Vec::with_capacity(batch_max);
+    // Emptied vectors from the writer, reused for the next batches.
+    let mut spare: Vec<Vec<Packet>> = Vec::new();
     // Per queue: handed, filtered, writer behind (mirrored into `sh`).
     let mut counts = vec![(0u64, 0u64, 0u64); queues.len()];
     let mut handed = 0u64;
@@ -527,6 +543,13 @@ fn receive<B: Backend>(
         }
         if limit.is_some_and(|l| sh.claimed.load(Ordering::Relaxed) >= l) {
             break;
+        }
+        // The packets the writer is done with go back to the pool here.
+        while let Some(mut v) = back.pop() {
+            v.clear();
+            if spare.len() < 64 {
+                spare.push(v);
+            }
         }
         let drained = sh.drained.load(Ordering::Acquire);
         let ts = device::now_ns().max(last_ts);
@@ -589,7 +612,8 @@ fn receive<B: Backend>(
                 batch.clear();
                 continue;
             }
-            let packets = std::mem::replace(&mut batch, Vec::with_capacity(batch_max));
+            let next = spare.pop().unwrap_or_else(|| Vec::with_capacity(batch_max));
+            let packets = std::mem::replace(&mut batch, next);
             match tx.push(QBatch {
                 thread: t,
                 queue,
@@ -641,6 +665,7 @@ fn receive<B: Backend>(
 fn write_all(
     mut outputs: Outputs,
     mut rings: Vec<Consumer<QBatch>>,
+    returns: Vec<Producer<Vec<Packet>>>,
     sh: &Shared,
     live: &Live,
 ) -> super::writer::WriterReport {
@@ -654,6 +679,11 @@ fn write_all(
     let mut pkts: Vec<Packet> = Vec::with_capacity(WRITE_MAX * 2);
     let mut stamps: Vec<u64> = Vec::with_capacity(WRITE_MAX * 2);
     let mut owed = vec![0u64; n];
+    let mut back = GiveBack {
+        runs: Vec::with_capacity(WRITE_MAX),
+        empties: (0..n).map(|_| Vec::new()).collect(),
+        to: returns,
+    };
     let mut writing = true;
     let mut idle = 0u32;
     let mut stop_writing = |res: Result<bool, CliError>, r: &mut super::writer::WriterReport| {
@@ -725,7 +755,12 @@ fn write_all(
                     let mut b = pend[j].pop_front().expect("a head");
                     stamps.extend(std::iter::repeat_n(b.ts_ns, b.packets.len()));
                     owed[b.thread] += b.packets.len() as u64;
+                    match back.runs.last_mut() {
+                        Some((t, k)) if *t == b.thread => *k += b.packets.len(),
+                        _ => back.runs.push((b.thread, b.packets.len())),
+                    }
                     pkts.append(&mut b.packets);
+                    back.empties[b.thread].push(b.packets);
                     if pkts.len() >= WRITE_MAX {
                         flush = true;
                     }
@@ -760,7 +795,7 @@ fn write_all(
                     }
                     r.received += k;
                     stamps.clear();
-                    b.packets.clear();
+                    give_back(&mut back.to[b.thread], b.packets);
                     sh.threads[b.thread]
                         .released
                         .fetch_add(k, Ordering::Release);
@@ -774,6 +809,7 @@ fn write_all(
                     &mut pkts,
                     &mut stamps,
                     &mut owed,
+                    &mut back,
                     sh,
                     live,
                     &mut writing,
@@ -789,6 +825,7 @@ fn write_all(
                 &mut pkts,
                 &mut stamps,
                 &mut owed,
+                &mut back,
                 sh,
                 live,
                 &mut writing,
@@ -890,6 +927,7 @@ fn flush_merged(
     pkts: &mut Vec<Packet>,
     stamps: &mut Vec<u64>,
     owed: &mut [u64],
+    back: &mut GiveBack,
     sh: &Shared,
     live: &Live,
     writing: &mut bool,
@@ -905,6 +943,13 @@ fn flush_merged(
         }
     }
     r.received += pkts.len() as u64;
+    let mut written = pkts.drain(..);
+    for (t, k) in back.runs.drain(..) {
+        let mut v = back.empties[t].pop().unwrap_or_default();
+        v.extend(written.by_ref().take(k));
+        give_back(&mut back.to[t], v);
+    }
+    drop(written);
     pkts.clear();
     stamps.clear();
     for (j, o) in owed.iter_mut().enumerate() {
@@ -912,6 +957,25 @@ fn flush_merged(
             sh.threads[j].released.fetch_add(*o, Ordering::Release);
             *o = 0;
         }
+    }
+}
+
+/// The way written packets go back to their receive threads.
+struct GiveBack {
+    /// Where the merged packets came from, in order: (thread, count).
+    runs: Vec<(usize, usize)>,
+    /// Each thread's emptied batch vectors, to send its packets back in.
+    empties: Vec<Vec<Vec<Packet>>>,
+    /// Each thread's return ring.
+    to: Vec<Producer<Vec<Packet>>>,
+}
+
+/// Sends written packets back to their receive thread; if its return ring is
+/// full (or the thread has ended) they go back to the pool from here.
+/// Either way they already count as released (flow control uses that count).
+fn give_back(to: &mut Producer<Vec<Packet>>, v: Vec<Packet>) {
+    if !v.is_empty() {
+        drop(to.push(v));
     }
 }
 
