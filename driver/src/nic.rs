@@ -480,7 +480,7 @@ fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
         if n == 0 || n > max {
             let allowed = if max == 1 {
                 format!(
-                    "1: the {} has a single queue (several queues and RSS need an igb-family NIC)",
+                    "only 1 (the {} has a single queue; several queues and RSS need an igb-family NIC)",
                     model.name
                 )
             } else {
