@@ -152,20 +152,14 @@ impl Live {
     }
 }
 
-/// Nanoseconds of CPU time the calling thread has used, from
-/// `/proc/thread-self/schedstat` (or, without it, `stat`'s ticks).
+/// Nanoseconds of CPU time the calling thread has used
+/// (`CLOCK_THREAD_CPUTIME_ID`: no file to read, so it keeps working after
+/// `-Z` has dropped the privileges `/proc` may ask for).
 pub fn thread_cpu_ns() -> Option<u64> {
-    if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
-        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse().ok()) {
-            return Some(ns);
-        }
-    }
-    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the command name in parentheses: utime is the 12th, stime the 13th.
-    let rest = &s[s.rfind(')')? + 1..];
-    let mut f = rest.split_whitespace().skip(11);
-    let ticks: u64 = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
-    Some(ticks * 10_000_000)
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    let secs = u64::try_from(t.tv_sec()).ok()?;
+    let nanos = u64::try_from(t.tv_nsec()).ok()?;
+    Some(secs * 1_000_000_000 + nanos)
 }
 
 /// The `--stats` printer: one line per snapshot the receive thread
