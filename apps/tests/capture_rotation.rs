@@ -364,6 +364,28 @@ fn relinquished_privileges_own_the_rotated_files() {
     }
     let total: usize = fs.iter().map(|f| complete_frames(f).len()).sum();
     assert_eq!(total as u64, summary_count(&stderr, " packets captured"));
+    // The threads' CPU time is still measured after the privilege drop: it
+    // once came from /proc, unreadable after -Z, and a short capture printed
+    // "0.0 ns CPU" (a real measurement is never below 0.05 ns per packet).
+    let short = ok(&igbpoll(&[
+        "--sim",
+        "igb",
+        "capture",
+        "-c",
+        "100",
+        "-Z",
+        "nobody",
+        "-w",
+        d.join("short.pcap").to_str().unwrap(),
+    ]));
+    let line = short
+        .lines()
+        .find(|l| l.starts_with("per packet:"))
+        .unwrap_or_else(|| panic!("no per-packet line in {short}"));
+    assert!(
+        !line.contains(" 0.0 ns CPU") && !line.contains("? ns CPU"),
+        "{line}"
+    );
     // An unknown user is an error before any packet is captured.
     let bad = igbpoll(&[
         "--sim",
