@@ -47,12 +47,14 @@ done
 rm -f /dev/shm/igbpoll-bench.pcap
 
 echo
-echo "== 3b. the same, simulator pinned to CPU 0, receive + writer threads sharing CPU 1 (3 runs)"
+echo "== 3b. the same, simulator pinned to CPU 0, receive + writer threads sharing CPU 1"
+echo "       (3 runs with the default ring of 1024 descriptors, 3 with --ring 4096)"
 # All threads start on CPU 1; the simulator's DMA thread is moved to CPU 0 as
 # soon as it exists (a few ms into the 3 s run).
-for i in 1 2 3; do
+for ring in 1024 1024 1024 4096 4096 4096; do
+  printf -- '--ring %s: ' "$ring"
   taskset -c 1 ./target/release/igbpoll --sim igb --sim-size 60 capture --duration 3 \
-    -w /dev/shm/igbpoll-bench.pcap 2>/tmp/igbpoll-bench.$$ &
+    --ring "$ring" -w /dev/shm/igbpoll-bench.pcap 2>/tmp/igbpoll-bench.$$ &
   pid=$!
   for _ in $(seq 100); do
     tid=$(grep -l '^hw-sim-dma$' /proc/$pid/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5 || true)
