@@ -237,20 +237,22 @@ impl<W: Write> PcapWriter<W> {
     ) -> io::Result<()> {
         self.check_usable()?;
         let mut records = records.into_iter();
+        // Sized for the records at hand: filling a whole IOV_MAX array per
+        // call cost more than the call itself when batches are small.
+        let mut slices: Vec<IoSlice<'a>> =
+            Vec::with_capacity(records.size_hint().0.clamp(1, IOV_MAX));
         loop {
-            // 16 KiB on the stack, no allocation.
-            let mut slices = [IoSlice::new(&[]); IOV_MAX];
-            let mut used = 0;
+            slices.clear();
             let mut bytes = 0usize;
-            for (slot, r) in slices.iter_mut().zip(records.by_ref()) {
-                *slot = IoSlice::new(r);
+            for r in records.by_ref().take(IOV_MAX) {
+                slices.push(IoSlice::new(r));
                 bytes += r.len();
-                used += 1;
             }
+            let used = slices.len();
             if used == 0 {
                 return Ok(());
             }
-            if let Err(e) = write_all_vectored_len(&mut self.out, &mut slices[..used], bytes) {
+            if let Err(e) = write_all_vectored_len(&mut self.out, &mut slices, bytes) {
                 self.failed = true;
                 return Err(e);
             }

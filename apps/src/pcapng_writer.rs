@@ -207,26 +207,26 @@ impl<W: Write> PcapngWriter<W> {
     /// error this writer refuses further writes.
     pub fn write_records(&mut self, records: &[EpbRecord<'_>]) -> io::Result<()> {
         self.check_usable()?;
-        let mut slices = [IoSlice::new(&[]); IOV_MAX];
-        let mut used = 0;
+        // Sized for the records at hand (see PcapWriter::write_record_slices).
+        let mut slices: Vec<IoSlice<'_>> =
+            Vec::with_capacity((records.len() * 2).clamp(1, IOV_MAX));
         let mut packets = 0u64;
         let mut bytes = 0u64;
         for r in records {
             let need = 1 + usize::from(!r.trailer.is_empty());
-            if used + need > IOV_MAX {
-                self.flush_slices(&mut slices[..used], packets, bytes)?;
-                (used, packets, bytes) = (0, 0, 0);
+            if slices.len() + need > IOV_MAX {
+                self.flush_slices(&mut slices, packets, bytes)?;
+                slices.clear();
+                (packets, bytes) = (0, 0);
             }
-            slices[used] = IoSlice::new(r.block);
-            used += 1;
+            slices.push(IoSlice::new(r.block));
             if !r.trailer.is_empty() {
-                slices[used] = IoSlice::new(r.trailer);
-                used += 1;
+                slices.push(IoSlice::new(r.trailer));
             }
             packets += 1;
             bytes += (r.block.len() + r.trailer.len()) as u64;
         }
-        self.flush_slices(&mut slices[..used], packets, bytes)
+        self.flush_slices(&mut slices, packets, bytes)
     }
 
     /// Writes one EPB per frame, gathering header, frame and trailer.
