@@ -717,6 +717,34 @@ mod tests {
     }
 
     #[test]
+    fn laid_out_records_go_out_one_iovec_each_at_most_iov_max_per_call() {
+        let datas: Vec<Vec<u8>> = (0..2500).map(|i| frame_bytes(i, 60 + i % 50)).collect();
+        let mut writer = PcapWriter::new(Scripted::accepting(), 0, Resolution::Nanos).unwrap();
+        let records: Vec<Vec<u8>> = datas
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (h, _) = writer.record_header_at((i as u32, 7), d.len());
+                [&h[..], d].concat()
+            })
+            .collect();
+        writer
+            .write_record_slices(records.iter().map(Vec::as_slice))
+            .unwrap();
+        // An empty call writes nothing.
+        writer.write_record_slices(std::iter::empty()).unwrap();
+        let (out, totals) = writer.finish();
+        assert_eq!(totals.packets, 2500);
+        // The global header, then 1024 + 1024 + 452 records of one slice each.
+        assert_eq!(out.slice_counts, [1, IOV_MAX, IOV_MAX, 452]);
+        let (_, packets) = read_back(&out.sink);
+        assert_eq!(packets.len(), 2500);
+        for (i, (_, _, data)) in packets.iter().enumerate() {
+            assert_eq!(data, &datas[i]);
+        }
+    }
+
+    #[test]
     fn one_gathered_call_per_512_frames_and_frames_are_not_copied() {
         let datas: Vec<Vec<u8>> = (0..1500).map(|i| frame_bytes(i, 60 + i % 50)).collect();
         let frames = frames_of(&datas, |i| i as u64);
