@@ -16,7 +16,9 @@
 //!
 //! `cargo bench -p igbpoll --bench writer [DIR]` (default `/dev/shm`; `/dev/null`
 //! leaves out the kernel's copy into the file; `IGBPOLL_BENCH_PACKETS` sets
-//! the packets per case, default 5,000,000).
+//! the packets per case, default 5,000,000; `IGBPOLL_BENCH_FEEDER_CPU=1` puts
+//! the feeder on the writer's CPU, so the frames are in the writer's own cache:
+//! what the cross-core transfer of every frame costs).
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -65,7 +67,7 @@ struct Outcome {
     elapsed_s: f64,
 }
 
-fn run_case(format: FileFormat, dir: &str, packets: u64) -> Outcome {
+fn run_case(format: FileFormat, dir: &str, packets: u64, feeder_cpu: usize) -> Outcome {
     let sim = Sim::new(SimConfig::igb());
     let pool = Mempool::new(&sim.backend(), POOL).expect("a pool of DMA buffers");
     let ext = match format {
@@ -105,7 +107,7 @@ fn run_case(format: FileFormat, dir: &str, packets: u64) -> Outcome {
                 writer::run(sink, from_feeder, to_feeder, &live)
             })
             .expect("start the writer thread");
-        device::pin_thread(0, "the feeder").expect("CPU 0");
+        device::pin_thread(feeder_cpu, "the feeder").expect("the feeder's CPU");
         let mut sent = 0u64;
         let mut waits = 0u64;
         let mut spare: Vec<Vec<Packet>> = Vec::new();
@@ -177,12 +179,17 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5_000_000);
+    let feeder_cpu: usize = std::env::var("IGBPOLL_BENCH_FEEDER_CPU")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     println!(
-        "== writer stage: {packets} 60-byte frames to {dir}, feeder on CPU 0, writer on CPU 1"
+        "== writer stage: {packets} 60-byte frames to {dir}, feeder on CPU {feeder_cpu}, \
+         writer on CPU 1"
     );
     for format in [FileFormat::Pcap, FileFormat::Pcapng] {
         for _ in 0..3 {
-            let o = run_case(format, &dir, packets);
+            let o = run_case(format, &dir, packets, feeder_cpu);
             let per = |ns: u64| ns as f64 / o.written as f64;
             println!(
                 "{:<7} {:6.1} ns busy per packet ({:.2} Mpps), {:6.1} ns CPU with idle polls; \
