@@ -280,10 +280,12 @@ where
         interface: Interface {
             name: dev.nic.name(),
             description: format!(
-                "Intel {}, MAC {}, link {}",
+                "Intel {}, MAC {}, link {}, driver igbpoll {} ({})",
                 dev.nic.model().name,
                 device::fmt_mac(dev.nic.mac()),
-                link
+                link,
+                env!("CARGO_PKG_VERSION"),
+                dev.nic.model().family
             ),
             mac: Some(dev.nic.mac()),
             speed_bps: if link.up {

@@ -272,7 +272,11 @@ fn pcapng_describes_the_interface_and_ends_with_the_summarys_counts() {
         assert!(f
             .idb
             .iter()
-            .any(|o| matches!(o, Idb::IfDescription(d) if d.contains("82576") && d.contains("1000 Mbit/s"))));
+            .any(|o| matches!(o, Idb::IfDescription(d) if d.contains("82576")
+                && d.contains("1000 Mbit/s")
+                && d.contains("52:54:00:12:34:56")
+                && d.contains("driver igbpoll")
+                && d.contains("(igb)"))));
         assert!(f.ends_with_isb, "the statistics block ends the file");
         let get = |pick: fn(&Isb<'_>) -> Option<u64>| isb_value(&f.isb, pick);
         assert_eq!(
