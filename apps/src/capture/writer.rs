@@ -611,10 +611,6 @@ pub fn run(
             pkts.clear();
         }
         r.busy += t0.elapsed();
-        // Let a receive thread that shares this CPU poll before the next
-        // write: the NIC's ring keeps filling meanwhile. On a core of its own
-        // this returns at once (one system call per up to POP_MAX batches).
-        std::thread::yield_now();
     }
     if writing {
         if let Err(e) = sink.finish(&live.latest()) {
