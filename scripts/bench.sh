@@ -10,8 +10,9 @@
 # 3. `igbpoll capture -w` of 60-byte frames into a file on tmpfs, whole process;
 #    pinned (simulator on CPU 0, receive + writer on CPU 1); the writer's
 #    instructions per packet (callgrind); the writer stage apart (the real
-#    writer thread fed from another core, to tmpfs and to /dev/null); the
-#    kernel's writev floor.
+#    writer thread fed from another core, to tmpfs and to /dev/null); paced
+#    mixed-size traffic, where the writer must drop nothing; the kernel's
+#    writev floor.
 # 4. The SPSC ring between two threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +85,16 @@ echo
 echo "== 3c'. the writer stage apart: the real writer thread fed from another core (cargo bench --bench writer)"
 cargo bench -q -p igbpoll --bench writer 2>/dev/null | grep -E "ns busy|=="
 cargo bench -q -p igbpoll --bench writer -- /dev/null 2>/dev/null | grep -E "ns busy|=="
+
+echo
+echo "== 3e. paced mixed-size traffic on an oversubscribed machine (simulator, receive and writer"
+echo "       threads on 2 cores): --sim-rate 200000/500000 --duration 2, drops must stay 0"
+for rate in 200000 200000 500000 500000; do
+  printf -- '--sim-rate %s: ' "$rate"
+  ./target/release/igbpoll --sim igb --sim-rate "$rate" capture --duration 2 \
+    -w /dev/shm/igbpoll-bench.pcapng 2>&1 | grep -E 'captured|fell behind' | tr '\n' ' '; echo
+done
+rm -f /dev/shm/igbpoll-bench.pcapng
 
 echo
 echo "== 3d. the kernel's floor: writev of pre-built records into tmpfs (cargo bench --bench writev)"
