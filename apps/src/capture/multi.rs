@@ -755,10 +755,10 @@ fn write_all(
                     let mut b = pend[j].pop_front().expect("a head");
                     stamps.extend(std::iter::repeat_n(b.ts_ns, b.packets.len()));
                     owed[b.thread] += b.packets.len() as u64;
-                    match back.runs.last_mut() {
-                        Some((t, k)) if *t == b.thread => *k += b.packets.len(),
-                        _ => back.runs.push((b.thread, b.packets.len())),
-                    }
+                    // One run per batch, so each batch's vector goes back
+                    // with its own packets: the receive thread gets back as
+                    // many vectors as it sent, and nothing piles up here.
+                    back.runs.push((b.thread, b.packets.len()));
                     pkts.append(&mut b.packets);
                     back.empties[b.thread].push(b.packets);
                     if pkts.len() >= WRITE_MAX {
@@ -962,7 +962,8 @@ fn flush_merged(
 
 /// The way written packets go back to their receive threads.
 struct GiveBack {
-    /// Where the merged packets came from, in order: (thread, count).
+    /// Where the merged packets came from, in order: (thread, count), one
+    /// entry per batch.
     runs: Vec<(usize, usize)>,
     /// Each thread's emptied batch vectors, to send its packets back in.
     empties: Vec<Vec<Vec<Packet>>>,
