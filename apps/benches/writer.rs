@@ -20,7 +20,7 @@
 //! the feeder on the writer's CPU, so the frames are in the writer's own cache:
 //! what the cross-core transfer of every frame costs).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{fence, Ordering};
 use std::time::Instant;
 
 use igbpoll::capture::live::Live;
@@ -141,6 +141,9 @@ fn run_case(format: FileFormat, dir: &str, packets: u64, feeder_cpu: usize) -> O
             if let Err(igbpoll_ring::Full(batch)) = to_writer.push(batch) {
                 panic!("hand-over ring full with {} packets", batch.packets.len());
             }
+            // As the capture's receive thread does: pairs with the writer's
+            // fence between raising its "parked" flag and its last look.
+            fence(Ordering::SeqCst);
             if live.writer_parked.load(Ordering::Relaxed) {
                 w.thread().unpark();
             }
