@@ -55,10 +55,11 @@
 
 #![warn(missing_docs)]
 
-mod cache_padded;
 mod error;
 mod spsc;
 
-pub use cache_padded::CachePadded;
+/// Pads and aligns a value to its own cache line(s) (128 bytes on x86_64,
+/// where the CPU prefetches lines in adjacent pairs).
+pub use crossbeam_utils::CachePadded;
 pub use error::{CapacityError, Full, PopError};
 pub use spsc::{Consumer, Producer, Ring};

@@ -15,8 +15,8 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::cache_padded::CachePadded;
 use crate::error::{CapacityError, Full, PopError};
+use crossbeam_utils::CachePadded;
 
 /// Constructor namespace for a single-producer/single-consumer ring.
 ///
@@ -56,8 +56,8 @@ impl<T> Ring<T> {
             .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
             .collect();
         let shared = Arc::new(Shared {
-            head: CachePadded(AtomicUsize::new(0)),
-            tail: CachePadded(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
             producer_gone: AtomicBool::new(false),
             consumer_gone: AtomicBool::new(false),
             mask: capacity - 1,
