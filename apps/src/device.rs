@@ -236,6 +236,23 @@ fn open_sim(
             if replay.is_empty() {
                 log::warn!("{}: no frames to replay", path.display());
             }
+            if replay.padded_records() > 0 {
+                log::info!(
+                    "{}: {} frames shorter than 60 bytes are sent padded with zeros to 60, \
+                     as a sending NIC pads them",
+                    path.display(),
+                    replay.padded_records()
+                );
+            }
+            if replay.long_records() > 0 {
+                log::warn!(
+                    "{}: {} frames are longer than 1514 bytes (1518 with a VLAN tag): \
+                     the NIC drops them as oversize (ROC), as real silicon does without \
+                     long-packet reception (jumbo frames, or GRO/TSO frames of a host capture)",
+                    path.display(),
+                    replay.long_records()
+                );
+            }
             Box::new(replay)
         } else if let Some(size) = args.sim_size {
             Box::new(Generator::fixed_udp(usize::from(size), sim.mac()))

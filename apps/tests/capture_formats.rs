@@ -174,6 +174,160 @@ fn filters_give_tcpdumps_packets() {
     assert_eq!(read_pcap(&output), read_pcap(&expected));
 }
 
+/// Frames as a host's own capture holds them: outgoing ones unpadded (a
+/// 42-byte ARP request, 54-byte TCP ACKs, a 46-byte tagged UDP datagram),
+/// full-size ones, and two longer than a NIC takes without long-packet
+/// reception (a GRO super-frame, a 1515-byte untagged frame).
+fn host_capture() -> (PathBuf, Vec<Vec<u8>>) {
+    fn eth(dst: [u8; 6], ty: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = dst.to_vec();
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 9]);
+        f.extend_from_slice(&ty.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+    fn ipv4(proto: u8, src: u8, l4: &[u8]) -> Vec<u8> {
+        let total = (20 + l4.len()) as u16;
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&total.to_be_bytes());
+        h.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, src, 10, 0, 0, 2]);
+        h.extend_from_slice(l4);
+        h
+    }
+    fn tcp(sport: u16, dport: u16, flags: u8, data: &[u8]) -> Vec<u8> {
+        let mut t = sport.to_be_bytes().to_vec();
+        t.extend_from_slice(&dport.to_be_bytes());
+        t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0x10, 0, 0, 0, 0, 0]);
+        t.extend_from_slice(data);
+        t
+    }
+    fn udp(dport: u16, data: &[u8]) -> Vec<u8> {
+        let mut u = 5353u16.to_be_bytes().to_vec();
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(data);
+        u
+    }
+    let us = [2, 0, 0, 0, 0, 1];
+    let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 9, 10, 0, 0, 1];
+    arp.extend_from_slice(&[0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+    let mut frames = Vec::new();
+    for i in 0..40u8 {
+        frames.push(eth([0xff; 6], 0x0806, &arp));
+        frames.push(eth(
+            us,
+            0x0800,
+            &ipv4(6, 1 + i % 3, &tcp(80, 40000, 0x10, &[])),
+        ));
+        frames.push(eth(
+            us,
+            0x0800,
+            &ipv4(6, 1, &tcp(443, 40001, 0x18, &[i; 1460])),
+        ));
+        let mut tagged = vec![0, 100, 8, 0];
+        tagged.extend_from_slice(&ipv4(17, 3, &udp(4001, &[i; 2])));
+        frames.push(eth(us, 0x8100, &tagged));
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 17, 64];
+        v6.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        v6.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        v6.extend_from_slice(&udp(547, &[i; 8]));
+        frames.push(eth(us, 0x86dd, &v6));
+        if i % 10 == 0 {
+            frames.push(eth(
+                us,
+                0x0800,
+                &ipv4(6, 2, &tcp(80, 40002, 0x18, &[i; 7000])),
+            ));
+            frames.push(eth(us, 0x0800, &ipv4(17, 2, &udp(9, &[i; 1473]))));
+        }
+    }
+    let path = tmp("host-capture.pcap");
+    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        let p =
+            pcap_file::pcap::PcapPacket::new(Duration::from_micros(i as u64), f.len() as u32, f);
+        w.write_packet(&p).unwrap();
+    }
+    (path, frames)
+}
+
+#[test]
+fn a_host_capture_replays_as_a_wire_carries_it() {
+    if !have("tcpdump") {
+        eprintln!("tcpdump not installed: skipped (scripts/test-all.sh installs it)");
+        return;
+    }
+    let (input, frames) = host_capture();
+    let long = frames.iter().filter(|f| f.len() > 1514).count() as u64;
+    assert_eq!(long, 8);
+    for filter in [
+        "",
+        "arp",
+        "tcp",
+        "vlan and udp port 4001",
+        "ip6",
+        "less 64",
+        "tcp[13] = 0x10",
+    ] {
+        let expected = tmp("host-tcpdump.pcap");
+        let t = Command::new("tcpdump")
+            .arg("-r")
+            .arg(&input)
+            .arg("-w")
+            .arg(&expected)
+            .arg(filter)
+            .output()
+            .expect("tcpdump");
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+        // What the wire carries: short frames padded with zeros to 60 by the
+        // sender; the NIC drops the long ones (ROC).
+        let expected: Vec<Vec<u8>> = read_pcap(&expected)
+            .into_iter()
+            .filter(|f| f.len() <= 1514)
+            .map(|mut f| {
+                if f.len() < 60 {
+                    f.resize(60, 0);
+                }
+                f
+            })
+            .collect();
+        let output = tmp("host-igbpoll.pcap");
+        let mut args = vec![
+            "--sim",
+            "igb",
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+        ];
+        args.extend(["-w", output.to_str().unwrap()]);
+        if !filter.is_empty() {
+            args.push(filter);
+        }
+        let stderr = ok(&igbpoll(&args));
+        assert_eq!(read_pcap(&output), expected, "`{filter}`");
+        assert_eq!(
+            summary_count(&stderr, " packets captured"),
+            expected.len() as u64
+        );
+        assert_eq!(
+            summary_count(&stderr, " packets received by the NIC"),
+            frames.len() as u64,
+            "`{filter}`: {stderr}"
+        );
+        assert_eq!(
+            summary_count(&stderr, " packets dropped by the NIC"),
+            long,
+            "`{filter}`: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{long} too long (ROC)")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("0 runts (RUC)"), "{stderr}");
+    }
+}
+
 #[test]
 fn bad_filters_get_libpcaps_message_and_fail() {
     for (args, message) in [

@@ -202,7 +202,7 @@ pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
     let a = &s.acc;
     format!(
         "{:8.1} s: {:.0} pps, {:.1} Mbit/s, {} written; drops: NIC MPC {}, RQDPC {}, \
-         writer behind {}, driver {}; filtered out {}; warnings: RNBC {}, RUC {}; \
+         ROC {}, writer behind {}, driver {}; filtered out {}; warnings: RNBC {}, RUC {}; \
          ring {}/{} ready",
         s.at_ns.saturating_sub(s.start_ns) as f64 / 1e9,
         pps,
@@ -210,6 +210,7 @@ pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
         s.written,
         a.nic_missed,
         a.nic_queue_drops,
+        a.nic_oversize,
         a.writer_behind,
         a.driver_refused,
         a.filtered,

@@ -438,6 +438,7 @@ fn snapshot<B: Backend>(
             writer_behind: q.behind.load(Ordering::Relaxed),
             nic_delivered: s.packets.get() + refused,
             nic_missed: 0,
+            nic_oversize: 0,
             nic_queue_drops: stats.hw.rx_queue_drops.get(i).copied().unwrap_or(0),
             driver_refused: refused,
         };

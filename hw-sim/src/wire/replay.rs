@@ -5,6 +5,16 @@
 //! capture length are replayed with the bytes captured; a truncated or
 //! malformed record ends the capture (everything before it is kept);
 //! records of non-Ethernet interfaces are skipped.
+//!
+//! Frames shorter than the 60-byte Ethernet minimum are padded with zeros to
+//! 60, as the sending NIC pads them on a real wire (and as the TAP end does):
+//! captures taken on a host hold its outgoing frames unpadded, a 42-byte ARP
+//! request or a 54-byte TCP ACK, and without padding the NIC model would
+//! count and drop them as runts (RUC). Counted in [`Replay::padded_records`].
+//! Frames longer than a NIC without long-packet reception takes (jumbo
+//! frames, or a host capture's GRO/TSO super-frames) are replayed as they
+//! are: the NIC model drops them as oversize (ROC), as real silicon does;
+//! [`Replay::long_records`] tells how many there are before the replay starts.
 
 use std::fmt;
 use std::path::Path;
@@ -14,7 +24,14 @@ use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
 
+use super::frame::MIN_FRAME;
 use super::{FrameSource, SourcePoll};
+
+/// The longest untagged frame (without FCS) a NIC takes with long-packet
+/// reception off: 1518 bytes on the wire with the FCS.
+pub const MAX_STANDARD_FRAME: usize = 1514;
+/// The same for a frame carrying one 802.1Q tag.
+pub const MAX_TAGGED_FRAME: usize = MAX_STANDARD_FRAME + 4;
 
 /// Why a capture could not be opened.
 #[derive(Debug)]
@@ -75,6 +92,8 @@ pub struct Replay {
     spans: Vec<(usize, usize)>,
     next: usize,
     truncated_records: u64,
+    padded_records: u64,
+    long_records: u64,
     stopped_early: bool,
 }
 
@@ -101,6 +120,8 @@ impl Replay {
             spans: Vec::new(),
             next: 0,
             truncated_records: 0,
+            padded_records: 0,
+            long_records: 0,
             stopped_early: false,
         };
         match magic {
@@ -118,8 +139,22 @@ impl Replay {
         if (orig_len as usize) > frame.len() {
             self.truncated_records += 1;
         }
-        self.spans.push((self.data.len(), frame.len()));
+        let tagged = frame.len() >= 14 && frame[12..14] == [0x81, 0x00];
+        let max = if tagged {
+            MAX_TAGGED_FRAME
+        } else {
+            MAX_STANDARD_FRAME
+        };
+        if frame.len() > max {
+            self.long_records += 1;
+        }
+        let len = frame.len().max(MIN_FRAME);
+        if len > frame.len() {
+            self.padded_records += 1;
+        }
+        self.spans.push((self.data.len(), len));
         self.data.extend_from_slice(frame);
+        self.data.resize(self.data.len() + (len - frame.len()), 0);
     }
 
     fn load_pcap(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
@@ -194,6 +229,17 @@ impl Replay {
     /// Records whose original length exceeded what was captured.
     pub fn truncated_records(&self) -> u64 {
         self.truncated_records
+    }
+
+    /// Frames shorter than 60 bytes, replayed padded with zeros to 60.
+    pub fn padded_records(&self) -> u64 {
+        self.padded_records
+    }
+
+    /// Frames longer than [`MAX_STANDARD_FRAME`] ([`MAX_TAGGED_FRAME`] with an
+    /// 802.1Q tag): a NIC without long-packet reception drops them (ROC).
+    pub fn long_records(&self) -> u64 {
+        self.long_records
     }
 
     /// True when a malformed or cut-off record ended the capture early.
@@ -318,5 +364,44 @@ mod tests {
         // Truncated pcapng: no panic, a prefix survives.
         let r = Replay::from_bytes(&bytes[..bytes.len() - 5]).unwrap();
         assert_eq!(r.len(), 19);
+    }
+
+    #[test]
+    fn short_frames_are_padded_and_long_ones_counted() {
+        let mut arp = vec![0xFFu8; 6];
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+        arp.extend((0..28u8).map(|b| b | 0x40));
+        let mut tagged = arp[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0, 100, 0x08, 0x00]);
+        tagged.resize(MAX_TAGGED_FRAME, 0x11);
+        let mut untagged_long = arp[..12].to_vec();
+        untagged_long.extend_from_slice(&[0x08, 0x00]);
+        untagged_long.resize(MAX_STANDARD_FRAME + 1, 0x22);
+        let f = vec![
+            arp.clone(),
+            vec![0x66; 54],
+            vec![0x33; 60],
+            tagged.clone(),
+            untagged_long.clone(),
+            vec![0x44; 9000],
+            vec![0x55; 7],
+        ];
+        assert_eq!(arp.len(), 42);
+        let r = Replay::from_bytes(&pcap_bytes(&f)).unwrap();
+        assert_eq!(r.len(), 7);
+        assert_eq!(r.padded_records(), 3);
+        assert_eq!(r.long_records(), 2);
+        let got: Vec<&[u8]> = r.frames().collect();
+        assert_eq!(got[0].len(), MIN_FRAME);
+        assert_eq!(&got[0][..42], &arp[..]);
+        assert!(got[0][42..].iter().all(|&b| b == 0));
+        assert_eq!(&got[1][..54], &f[1][..]);
+        assert_eq!(got[1][54..], [0; 6]);
+        assert_eq!(got[2], &f[2][..]);
+        assert_eq!(got[3], &tagged[..]);
+        assert_eq!(got[4], &untagged_long[..]);
+        assert_eq!(got[5].len(), 9000);
+        assert_eq!(&got[6][..7], &[0x55; 7][..]);
+        assert!(got[6][7..].iter().all(|&b| b == 0));
     }
 }
