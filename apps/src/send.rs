@@ -1,6 +1,7 @@
 //! `igbpoll send`: transmit generated frames or the frames of a capture file.
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,38 @@ pub fn generated_frame(src: [u8; 6], seq: u64, size: usize, out: &mut Vec<u8>) {
     out.truncate(size);
 }
 
+/// The frames of a capture that fit a packet buffer; the others (jumbo
+/// frames, a host capture's GRO/TSO super-frames: `send` does not segment)
+/// are skipped with a warning saying how many.
+///
+/// # Errors
+/// No frame of the file can be sent.
+fn sendable_frames(path: &Path, replay: &Replay) -> Result<Vec<Vec<u8>>, CliError> {
+    let limit = igbpoll_driver::mempool::RX_BUF_LEN;
+    let (fit, long): (Vec<&[u8]>, Vec<&[u8]>) = replay.frames().partition(|f| f.len() <= limit);
+    if let Some(longest) = long.iter().map(|f| f.len()).max() {
+        log::warn!(
+            "{}: skipping {} of {} frames longer than a {limit}-byte packet buffer \
+             (the longest is {longest} bytes; jumbo or GRO/TSO frames are not segmented)",
+            path.display(),
+            long.len(),
+            replay.len()
+        );
+    }
+    if fit.is_empty() {
+        let why = if long.is_empty() {
+            "it holds no Ethernet frame"
+        } else {
+            "every frame is longer than a packet buffer"
+        };
+        return Err(CliError::Input {
+            path: path.to_path_buf(),
+            reason: format!("nothing to send: {why}"),
+        });
+    }
+    Ok(fit.into_iter().map(<[u8]>::to_vec).collect())
+}
+
 /// Runs `send`.
 pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
     let frames: Option<Vec<Vec<u8>>> = match &args.pcap {
@@ -39,22 +72,10 @@ pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            Some(replay.frames().map(<[u8]>::to_vec).collect())
+            Some(sendable_frames(path, &replay)?)
         }
         None => None,
     };
-    if let Some(f) = &frames {
-        if let Some(big) = f
-            .iter()
-            .find(|f| f.len() > igbpoll_driver::mempool::RX_BUF_LEN)
-        {
-            return Err(CliError::Usage(format!(
-                "a {}-byte frame in the capture file is longer than a {}-byte packet buffer",
-                big.len(),
-                igbpoll_driver::mempool::RX_BUF_LEN
-            )));
-        }
-    }
     let total = match (&frames, args.count) {
         (Some(f), Some(n)) => f.len() as u64 * n,
         (Some(f), None) => f.len() as u64,
@@ -163,5 +184,30 @@ mod tests {
         assert_eq!(u64::from_be_bytes(f[14..22].try_into().unwrap()), 7);
         generated_frame([2, 0, 0, 0, 0, 1], 7, 20, &mut f);
         assert_eq!(f.len(), 20, "short frames stay short; the driver pads them");
+    }
+
+    fn pcap_of(frames: &[Vec<u8>]) -> Replay {
+        let mut b = Vec::new();
+        for v in [0xA1B2_C3D4u32, 0x0004_0002, 0, 0, 65535, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for f in frames {
+            for v in [1u32, 0, f.len() as u32, f.len() as u32] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.extend_from_slice(f);
+        }
+        Replay::from_bytes(&b).unwrap()
+    }
+
+    #[test]
+    fn frames_too_long_for_a_buffer_are_skipped_and_short_ones_kept_unpadded() {
+        let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 2049]];
+        let got = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames)).unwrap();
+        assert_eq!(got, vec![frames[0].clone(), frames[2].clone()]);
+        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames[1..2])).unwrap_err();
+        assert!(err.to_string().contains("every frame is longer"), "{err}");
+        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("no Ethernet frame"), "{err}");
     }
 }

@@ -10,7 +10,8 @@
 //! 60, as the sending NIC pads them on a real wire (and as the TAP end does):
 //! captures taken on a host hold its outgoing frames unpadded, a 42-byte ARP
 //! request or a 54-byte TCP ACK, and without padding the NIC model would
-//! count and drop them as runts (RUC). Counted in [`Replay::padded_records`].
+//! count and drop them as runts (RUC). Counted in [`Replay::padded_records`];
+//! [`Replay::frames`] gives the frames as the file holds them.
 //! Frames longer than a NIC without long-packet reception takes (jumbo
 //! frames, or a host capture's GRO/TSO super-frames) are replayed as they
 //! are: the NIC model drops them as oversize (ROC), as real silicon does;
@@ -148,13 +149,15 @@ impl Replay {
         if frame.len() > max {
             self.long_records += 1;
         }
-        let len = frame.len().max(MIN_FRAME);
-        if len > frame.len() {
+        // The padding is stored after the frame: the wire sends it, and
+        // `frames` leaves it out.
+        let pad = MIN_FRAME.saturating_sub(frame.len());
+        if pad > 0 {
             self.padded_records += 1;
         }
-        self.spans.push((self.data.len(), len));
+        self.spans.push((self.data.len(), frame.len()));
         self.data.extend_from_slice(frame);
-        self.data.resize(self.data.len() + (len - frame.len()), 0);
+        self.data.resize(self.data.len() + pad, 0);
     }
 
     fn load_pcap(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
@@ -247,7 +250,8 @@ impl Replay {
         self.stopped_early
     }
 
-    /// The frames, in order.
+    /// The frames as the file holds them (without the padding the wire
+    /// adds), in order.
     pub fn frames(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.spans.iter().map(|&(o, l)| &self.data[o..o + l])
     }
@@ -259,7 +263,7 @@ impl FrameSource for Replay {
         match self.spans.get(self.next) {
             Some(&(o, l)) => {
                 self.next += 1;
-                SourcePoll::Frame(&self.data[o..o + l])
+                SourcePoll::Frame(&self.data[o..o + l.max(MIN_FRAME)])
             }
             None => SourcePoll::Done,
         }
@@ -391,15 +395,22 @@ mod tests {
         assert_eq!(r.len(), 7);
         assert_eq!(r.padded_records(), 3);
         assert_eq!(r.long_records(), 2);
-        let got: Vec<&[u8]> = r.frames().collect();
+        let recorded: Vec<&[u8]> = r.frames().collect();
+        assert_eq!(recorded, f.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let mut r = r.clone();
+        let mut got = Vec::new();
+        while let SourcePoll::Frame(w) = r.poll(Duration::ZERO) {
+            got.push(w.to_vec());
+        }
+        assert_eq!(got.len(), 7);
         assert_eq!(got[0].len(), MIN_FRAME);
         assert_eq!(&got[0][..42], &arp[..]);
         assert!(got[0][42..].iter().all(|&b| b == 0));
         assert_eq!(&got[1][..54], &f[1][..]);
         assert_eq!(got[1][54..], [0; 6]);
-        assert_eq!(got[2], &f[2][..]);
-        assert_eq!(got[3], &tagged[..]);
-        assert_eq!(got[4], &untagged_long[..]);
+        assert_eq!(got[2], f[2]);
+        assert_eq!(got[3], tagged);
+        assert_eq!(got[4], untagged_long);
         assert_eq!(got[5].len(), 9000);
         assert_eq!(&got[6][..7], &[0x55; 7][..]);
         assert!(got[6][7..].iter().all(|&b| b == 0));
