@@ -174,6 +174,17 @@ struct RxReport {
     cpu_ns: Option<u64>,
 }
 
+/// The timestamp resolution of a file: as asked, else microseconds for pcap
+/// (tcpdump's default, readable everywhere) and nanoseconds for pcapng.
+pub fn resolution(asked: Option<Precision>, format: FileFormat) -> Resolution {
+    match (asked, format) {
+        (Some(Precision::Micro), _) => Resolution::Micros,
+        (Some(Precision::Nano), _) => Resolution::Nanos,
+        (None, FileFormat::Pcap) => Resolution::Micros,
+        (None, FileFormat::Pcapng) => Resolution::Nanos,
+    }
+}
+
 /// Runs `capture`.
 pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     let filter = filter_of(args)?;
@@ -277,10 +288,7 @@ where
     let spec = args.write.as_ref().map(|path| FileSpec {
         format: file_format(args.format, path),
         snaplen: args.snaplen,
-        resolution: match args.precision {
-            Precision::Micro => Resolution::Micros,
-            Precision::Nano => Resolution::Nanos,
-        },
+        resolution: resolution(args.precision, file_format(args.format, path)),
         interface: Interface {
             name: dev.nic.name(),
             description: format!(

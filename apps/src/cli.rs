@@ -175,12 +175,10 @@ pub struct CaptureArgs {
     pub snaplen: u32,
 
     /// Timestamp precision of the file (pcap magic number, pcapng if_tsresol).
-    #[arg(
-        long = "time-stamp-precision",
-        value_name = "PRECISION",
-        default_value = "micro"
-    )]
-    pub precision: Precision,
+    /// Default: micro for pcap (tcpdump's default, which every pcap reader
+    /// takes), nano for pcapng (if_tsresol 9, which every pcapng reader honours).
+    #[arg(long = "time-stamp-precision", value_name = "PRECISION")]
+    pub precision: Option<Precision>,
 
     /// Packet-buffered output: flush after every polled batch (never per
     /// packet) and at least every 100 ms. File output is always written by one

@@ -398,21 +398,15 @@ fn format_follows_the_name_unless_given() {
 
 #[test]
 fn pcapng_describes_the_interface_and_ends_with_the_summarys_counts() {
-    for (precision, tsresol) in [("micro", 6u8), ("nano", 9)] {
+    // Without --time-stamp-precision pcapng gets nanoseconds.
+    for (precision, tsresol) in [("micro", 6u8), ("nano", 9), ("", 9)] {
         let path = tmp(&format!("desc-{precision}.pcapng"));
-        let stderr = ok(&igbpoll(&[
-            "--sim",
-            "igb",
-            "capture",
-            "-c",
-            "2000",
-            "-s",
-            "100",
-            "--time-stamp-precision",
-            precision,
-            "-w",
-            path.to_str().unwrap(),
-        ]));
+        let mut args = vec!["--sim", "igb", "capture", "-c", "2000", "-s", "100"];
+        if !precision.is_empty() {
+            args.extend(["--time-stamp-precision", precision]);
+        }
+        args.extend(["-w", path.to_str().unwrap()]);
+        let stderr = ok(&igbpoll(&args));
         let f = read_pcapng(&path);
         assert_eq!(f.frames.len(), 2000);
         assert!(f.frames.iter().all(|d| d.len() <= 100));
@@ -594,5 +588,29 @@ fn packet_buffered_output_arrives_while_capturing() {
             "{args:?}: output arrived live"
         );
         assert!(t0.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+}
+
+#[test]
+fn pcap_is_microseconds_unless_nano_is_asked() {
+    for (precision, magic) in [
+        ("", 0xa1b2_c3d4u32),
+        ("micro", 0xa1b2_c3d4),
+        ("nano", 0xa1b2_3c4d),
+    ] {
+        let path = tmp(&format!("magic-{precision}.pcap"));
+        let mut args = vec!["--sim", "igb", "capture", "-c", "10"];
+        if !precision.is_empty() {
+            args.extend(["--time-stamp-precision", precision]);
+        }
+        args.extend(["-w", path.to_str().unwrap()]);
+        ok(&igbpoll(&args));
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(
+            u32::from_ne_bytes(data[..4].try_into().unwrap()),
+            magic,
+            "`{precision}`"
+        );
+        assert_eq!(read_pcap(&path).len(), 10);
     }
 }
