@@ -222,6 +222,7 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         rx_queues: args.queues,
         multi_queue_drop_en: !flow_controlled_sim,
         rx_ring_size: args.ring,
+        max_frame: args.max_frame.map_or(0, usize::from),
         promiscuous: !args.no_promisc,
         // The ring, the packets waiting for the writer, and one batch in hand.
         rx_pool_size: (args.ring as u32)

@@ -194,6 +194,15 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub ring: usize,
 
+    /// Longest frame to capture, in bytes without the FCS. Without it, the
+    /// Ethernet standard: 1514 bytes, 1518 with a VLAN tag; the NIC drops longer
+    /// frames and counts them (ROC, among the NIC's drops). A value up to 16379
+    /// (9018 for the usual jumbo frames) turns on the NIC's long-packet
+    /// reception (LPE; on igb, RLPML = BYTES + 4) with receive buffers that hold
+    /// such a frame whole.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1514..=16379))]
+    pub max_frame: Option<u16>,
+
     /// Packets taken from the ring per poll.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub batch: u32,

@@ -244,13 +244,20 @@ fn open_sim(
                     replay.padded_records()
                 );
             }
-            if replay.long_records() > 0 {
+            let long = match config.max_frame {
+                0 => replay.long_records(),
+                max => replay.frames_longer_than(max),
+            };
+            if long > 0 {
+                let limit = match config.max_frame {
+                    0 => "1514 bytes (1518 with a VLAN tag)".to_string(),
+                    max => format!("{max} bytes (--max-frame)"),
+                };
                 log::warn!(
-                    "{}: {} frames are longer than 1514 bytes (1518 with a VLAN tag): \
-                     the NIC drops them as oversize (ROC), as real silicon does without \
-                     long-packet reception (jumbo frames, or GRO/TSO frames of a host capture)",
+                    "{}: {long} frames are longer than {limit}: the NIC drops them as \
+                     too long (ROC), as real silicon does (capture --max-frame up to 16379 \
+                     takes jumbo frames; a host capture's GRO/TSO frames never were on a wire)",
                     path.display(),
-                    replay.long_records()
                 );
             }
             Box::new(replay)

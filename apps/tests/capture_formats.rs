@@ -329,6 +329,59 @@ fn a_host_capture_replays_as_a_wire_carries_it() {
 }
 
 #[test]
+fn max_frame_captures_jumbo_frames_whole() {
+    let (input, frames) = host_capture();
+    let padded = |f: &Vec<u8>| {
+        let mut f = f.clone();
+        if f.len() < 60 {
+            f.resize(60, 0);
+        }
+        f
+    };
+    // (model, --max-frame, frames the NIC drops as too long)
+    for (model, max, dropped) in [
+        ("igb", "9018", 0u64),
+        ("e1000", "9018", 0),
+        ("igb", "7000", 4),
+        ("igb", "1515", 4),
+    ] {
+        let limit: usize = max.parse().unwrap();
+        let output = tmp(&format!("jumbo-{model}-{max}.pcapng"));
+        let stderr = ok(&igbpoll(&[
+            "--sim",
+            model,
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "--max-frame",
+            max,
+            "-w",
+            output.to_str().unwrap(),
+        ]));
+        let expected: Vec<Vec<u8>> = frames
+            .iter()
+            .filter(|f| f.len() <= limit)
+            .map(padded)
+            .collect();
+        assert_eq!(expected.len() as u64, frames.len() as u64 - dropped);
+        let got = read_pcapng(&output);
+        assert!(
+            got.frames == expected,
+            "{model} --max-frame {max}: {stderr}"
+        );
+        assert_eq!(
+            summary_count(&stderr, " packets dropped by the NIC"),
+            dropped,
+            "{stderr}"
+        );
+        assert!(stderr.contains("no EOP 0,"), "{stderr}");
+    }
+    let out = igbpoll(&["--sim", "igb", "capture", "-c", "1", "--max-frame", "20000"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1514..=16379"));
+}
+
+#[test]
 fn bad_filters_get_libpcaps_message_and_fail() {
     for (args, message) in [
         (&["udp", "port"][..], "syntax error"),

@@ -25,9 +25,16 @@ pub(crate) fn setup_rx<B: Backend + ?Sized>(b: &B, ring_iova: u64, size: usize) 
     b.write32(q::RADV, 0);
 }
 
-/// RCTL for 2 KiB buffers, broadcast accepted, optional CRC strip and promiscuity.
-pub(crate) fn rctl_value(promiscuous: bool, strip_crc: bool) -> u32 {
-    let mut v = rctl::EN | rctl::BAM | rctl::BSIZE_2048 | rctl::RDMTS_HALF;
+/// RCTL for buffers of `buf_len` bytes (2, 4, 8 or 16 KiB), broadcast
+/// accepted, optional CRC strip and promiscuity.
+pub(crate) fn rctl_value(promiscuous: bool, strip_crc: bool, buf_len: usize) -> u32 {
+    let bsize = match buf_len {
+        16384 => rctl::BSEX | (0b01 << 16),
+        8192 => rctl::BSEX | (0b10 << 16),
+        4096 => rctl::BSEX | (0b11 << 16),
+        _ => rctl::BSIZE_2048,
+    };
+    let mut v = rctl::EN | rctl::BAM | bsize | rctl::RDMTS_HALF;
     if promiscuous {
         v |= rctl::UPE | rctl::MPE;
     }

@@ -27,6 +27,12 @@ pub enum DmaError {
         /// Bytes the allocation needed locked.
         needed: u64,
     },
+    /// A packet buffer length the NIC cannot use (not a multiple of 1 KiB
+    /// from 1 KiB to 16 KiB).
+    BufferLen {
+        /// The length asked for.
+        len: usize,
+    },
     /// A system call failed.
     Os {
         /// What was being done (`mmap`, `VFIO_IOMMU_MAP_DMA`, ...).
@@ -55,6 +61,10 @@ impl fmt::Display for DmaError {
                 f,
                 "locked-memory limit {limit} bytes is below the {needed} bytes DMA memory needs; \
                  run as root or raise it with `ulimit -l unlimited`"
+            ),
+            DmaError::BufferLen { len } => write!(
+                f,
+                "a {len}-byte packet buffer is not a multiple of 1024 from 1024 to 16384"
             ),
             DmaError::Os { op, errno } => write!(
                 f,

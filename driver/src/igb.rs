@@ -40,13 +40,15 @@ pub(crate) fn setup_rx<B: Backend + ?Sized>(
     n: u32,
     ring_iova: u64,
     size: usize,
+    buf_len: usize,
     drop_en: bool,
 ) -> Result<(), Error> {
     b.write32(q::rxdctl(n), 0);
     b.write32(q::rdbal(n), ring_iova as u32);
     b.write32(q::rdbah(n), (ring_iova >> 32) as u32);
     b.write32(q::rdlen(n), (size * crate::desc::DESC_SIZE) as u32);
-    let mut srrctl = q::SRRCTL_DESCTYPE_ADV_ONEBUF | (crate::mempool::RX_BUF_LEN / 1024) as u32;
+    // BSIZEPKT in KiB (the pool's buffers are a multiple of 1 KiB, at most 16).
+    let mut srrctl = q::SRRCTL_DESCTYPE_ADV_ONEBUF | (buf_len / 1024) as u32;
     if drop_en {
         srrctl |= q::SRRCTL_DROP_EN;
     }

@@ -5,6 +5,8 @@
 //! goes straight back. Each buffer is laid out as
 //! `[headroom | data ...]`: the NIC writes received frames after
 //! [`HEADROOM`] bytes, which an application can use to prepend headers in place.
+//! The data part is [`RX_BUF_LEN`] (2 KiB) unless the pool is made with
+//! [`Mempool::with_buffer_len`] (up to [`MAX_BUF_LEN`], for long frames).
 
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
@@ -19,10 +21,14 @@ use crate::error::DmaError;
 
 /// Bytes reserved in front of the data in every buffer.
 pub const HEADROOM: usize = 128;
-/// Bytes of a receive buffer the NIC may fill (RCTL.BSIZE / SRRCTL.BSIZEPKT = 2 KiB).
+/// Bytes of a receive buffer the NIC may fill (RCTL.BSIZE / SRRCTL.BSIZEPKT = 2 KiB),
+/// in a pool made with [`Mempool::new`].
 pub const RX_BUF_LEN: usize = 2048;
-/// Distance between two buffers in the pool (a multiple of the 64-byte cache line).
+/// Distance between two buffers in such a pool (a multiple of the 64-byte cache line).
 pub const BUF_STRIDE: usize = HEADROOM + RX_BUF_LEN;
+/// The largest data part of a buffer ([`Mempool::with_buffer_len`]): 16 KiB,
+/// the largest receive buffer of the 82540EM (RCTL.BSIZE with BSEX).
+pub const MAX_BUF_LEN: usize = 16 * 1024;
 /// The shortest frame on an Ethernet wire, without its 4-byte FCS.
 pub const MIN_FRAME_LEN: usize = 60;
 
@@ -30,6 +36,11 @@ const _: () = assert!(BUF_STRIDE.is_multiple_of(64));
 
 struct PoolInner {
     mem: DmaMemory,
+    /// Distance between buffers: [`HEADROOM`] + `buf_len` (next to `mem`,
+    /// which every packet access reads too).
+    stride: usize,
+    /// The data part of each buffer.
+    buf_len: usize,
     entries: u32,
     free: ArrayQueue<u32>,
     /// The counters are written on every allocation and free, usually on
@@ -97,13 +108,28 @@ impl std::fmt::Debug for Mempool {
 impl Mempool {
     /// Allocates a pool of `entries` buffers of [`BUF_STRIDE`] bytes from `backend`.
     pub fn new<B: Backend + ?Sized>(backend: &B, entries: u32) -> Result<Self, DmaError> {
+        Self::with_buffer_len(backend, entries, RX_BUF_LEN)
+    }
+
+    /// Allocates a pool of `entries` buffers whose data part is `buf_len`
+    /// bytes: a multiple of 1 KiB (the NIC's buffer-size unit) from 1 KiB to
+    /// [`MAX_BUF_LEN`], for frames longer than [`RX_BUF_LEN`].
+    pub fn with_buffer_len<B: Backend + ?Sized>(
+        backend: &B,
+        entries: u32,
+        buf_len: usize,
+    ) -> Result<Self, DmaError> {
+        if !buf_len.is_multiple_of(1024) || !(1024..=MAX_BUF_LEN).contains(&buf_len) {
+            return Err(DmaError::BufferLen { len: buf_len });
+        }
         if entries == 0 {
             return Err(DmaError::Exhausted {
                 requested: 0,
                 available: 0,
             });
         }
-        let mem = backend.alloc_dma(entries as usize * BUF_STRIDE)?;
+        let stride = HEADROOM + buf_len;
+        let mem = backend.alloc_dma(entries as usize * stride)?;
         let free = ArrayQueue::new(entries as usize);
         for i in 0..entries {
             // Cannot fail: the queue holds exactly `entries` items.
@@ -111,6 +137,8 @@ impl Mempool {
         }
         let inner = Box::new(PoolInner {
             mem,
+            stride,
+            buf_len,
             entries,
             free,
             exhausted: CachePadded::new(AtomicU64::new(0)),
@@ -125,6 +153,11 @@ impl Mempool {
     fn inner(&self) -> &PoolInner {
         // SAFETY: this handle holds a reference, so the pool is alive.
         unsafe { self.inner.as_ref() }
+    }
+
+    /// Bytes of each buffer the NIC may fill (the data part, after the headroom).
+    pub fn buffer_len(&self) -> usize {
+        self.inner().buf_len
     }
 
     /// Number of buffers in the pool.
@@ -151,9 +184,9 @@ impl Mempool {
     }
 
     /// Allocates a packet holding a copy of `data`; `None` when the pool is empty
-    /// or `data` is longer than [`RX_BUF_LEN`].
+    /// or `data` is longer than [`Mempool::buffer_len`].
     pub fn alloc_from(&self, data: &[u8]) -> Option<Packet> {
-        if data.len() > RX_BUF_LEN {
+        if data.len() > self.buffer_len() {
             return None;
         }
         let mut p = self.alloc()?;
@@ -180,7 +213,8 @@ impl Mempool {
     /// The device address of byte `off` of buffer `idx`.
     #[inline(always)]
     pub(crate) fn iova(&self, idx: u32, off: usize) -> u64 {
-        self.inner().mem.iova() + (idx as usize * BUF_STRIDE + off) as u64
+        let inner = self.inner();
+        inner.mem.iova() + (idx as usize * inner.stride + off) as u64
     }
 
     /// Takes `n` references for packets about to be made with [`Mempool::packet`]:
@@ -262,7 +296,7 @@ impl Packet {
 
     /// The largest length the data may grow to from its current start.
     pub fn capacity(&self) -> usize {
-        BUF_STRIDE - self.off as usize
+        self.pool_inner().stride - self.off as usize
     }
 
     /// Sets the data length; new bytes (if it grows) keep whatever the buffer held.
@@ -329,7 +363,7 @@ impl Packet {
 
     #[inline(always)]
     fn start(&self) -> usize {
-        self.idx as usize * BUF_STRIDE + self.off as usize
+        self.idx as usize * self.pool_inner().stride + self.off as usize
     }
 }
 

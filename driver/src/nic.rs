@@ -51,6 +51,36 @@ pub struct NicConfig {
     /// How long to wait for the link at start; a link still down is reported,
     /// not an error.
     pub link_timeout: Duration,
+    /// Longest frame to receive, in bytes without the FCS. 0: the Ethernet
+    /// standard, 1514 bytes (1518 with a VLAN tag), with long-packet reception
+    /// off and 2 KiB buffers. From [`STANDARD_FRAME`] to [`MAX_FRAME`]: RCTL.LPE
+    /// on (igb: RLPML limits frames to this length, tags included; the 82540EM
+    /// takes up to 16 KiB and the driver refuses frames longer than its buffers)
+    /// and receive buffers that hold such a frame whole (a multiple of 1 KiB on
+    /// igb; 4, 8 or 16 KiB on the e1000 family).
+    pub max_frame: usize,
+}
+
+/// The longest untagged Ethernet frame without its FCS (1500-byte MTU).
+pub const STANDARD_FRAME: usize = 1514;
+/// The longest frame [`NicConfig::max_frame`] may ask for: RLPML is 14 bits
+/// and counts the 4-byte FCS.
+pub const MAX_FRAME: usize = 0x3FFF - 4;
+
+impl NicConfig {
+    /// Bytes of each receive buffer on a NIC of `family`: 2 KiB unless
+    /// [`NicConfig::max_frame`] asks for more.
+    pub fn rx_buffer_len(&self, family: Family) -> usize {
+        if self.max_frame == 0 {
+            return crate::mempool::RX_BUF_LEN;
+        }
+        let need = self.max_frame + if self.strip_crc { 0 } else { 4 };
+        match family {
+            Family::Igb => need.div_ceil(1024).max(2) * 1024,
+            Family::E1000 => need.next_power_of_two().max(crate::mempool::RX_BUF_LEN),
+        }
+        .min(crate::mempool::MAX_BUF_LEN)
+    }
 }
 
 impl Default for NicConfig {
@@ -67,6 +97,7 @@ impl Default for NicConfig {
             multi_queue_drop_en: true,
             rss_key: crate::rss::DEFAULT_KEY,
             link_timeout: Duration::from_secs(10),
+            max_frame: 0,
         }
     }
 }
@@ -282,8 +313,8 @@ impl<B: Backend> Nic<B> {
             let ring = b
                 .alloc_dma(c.rx_ring_size * crate::desc::DESC_SIZE)
                 .map_err(self.dma_err("a receive ring"))?;
-            let pool =
-                Mempool::new(b, pool_size).map_err(self.dma_err("receive packet buffers"))?;
+            let pool = Mempool::with_buffer_len(b, pool_size, c.rx_buffer_len(family))
+                .map_err(self.dma_err("receive packet buffers"))?;
             let rdt = match family {
                 Family::E1000 => regs::e1000::RDT,
                 Family::Igb => regs::igb::rdt(n),
@@ -299,9 +330,14 @@ impl<B: Backend> Nic<B> {
             );
             match family {
                 Family::E1000 => e1000::setup_rx(b, q.ring_iova(), c.rx_ring_size),
-                Family::Igb => {
-                    igb::setup_rx(b, n, q.ring_iova(), c.rx_ring_size, c.queue_drop_en())?
-                }
+                Family::Igb => igb::setup_rx(
+                    b,
+                    n,
+                    q.ring_iova(),
+                    c.rx_ring_size,
+                    c.rx_buffer_len(family),
+                    c.queue_drop_en(),
+                )?,
             }
             q.start();
             self.rx_stats.push(q.stats().clone());
@@ -309,17 +345,25 @@ impl<B: Backend> Nic<B> {
         }
         if family == Family::Igb {
             igb::setup_rss(b, c.rx_queues, &c.rss_key);
+            if c.max_frame != 0 {
+                // RLPML counts the FCS.
+                b.write32(regs::igb::RLPML, (c.max_frame + 4) as u32);
+            }
         }
         self.write_rctl();
         Ok(())
     }
 
     fn write_rctl(&self) {
-        let (p, s) = (self.config.promiscuous, self.config.strip_crc);
-        let v = match self.model.family {
-            Family::E1000 => e1000::rctl_value(p, s),
+        let c = &self.config;
+        let (p, s) = (c.promiscuous, c.strip_crc);
+        let mut v = match self.model.family {
+            Family::E1000 => e1000::rctl_value(p, s, c.rx_buffer_len(Family::E1000)),
             Family::Igb => igb::rctl_value(p, s),
         };
+        if c.max_frame != 0 {
+            v |= regs::rctl::LPE;
+        }
         self.dev.backend.write32(regs::RCTL, v);
     }
 
@@ -493,6 +537,15 @@ fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
             });
         }
     }
+    if c.max_frame != 0 && !(STANDARD_FRAME..=MAX_FRAME).contains(&c.max_frame) {
+        return Err(Error::InvalidConfig {
+            setting: "longest frame",
+            value: c.max_frame,
+            allowed: format!(
+                "0 (the standard 1514, 1518 tagged) or {STANDARD_FRAME} to {MAX_FRAME}"
+            ),
+        });
+    }
     let pool = c.rx_pool_size as usize;
     if pool != 0 && pool < c.rx_ring_size {
         return Err(Error::InvalidConfig {
@@ -560,6 +613,27 @@ mod tests {
     }
 
     #[test]
+    fn receive_buffers_hold_the_longest_frame() {
+        let c = |max_frame, strip_crc| NicConfig {
+            max_frame,
+            strip_crc,
+            ..NicConfig::default()
+        };
+        for (max, strip, igb, e1000) in [
+            (0, true, 2048, 2048),
+            (0, false, 2048, 2048),
+            (1522, true, 2048, 2048),
+            (2046, false, 3072, 4096),
+            (9018, true, 9216, 16384),
+            (4096, true, 4096, 4096),
+            (MAX_FRAME, false, 16384, 16384),
+        ] {
+            assert_eq!(c(max, strip).rx_buffer_len(Family::Igb), igb, "{max}");
+            assert_eq!(c(max, strip).rx_buffer_len(Family::E1000), e1000, "{max}");
+        }
+    }
+
+    #[test]
     fn bad_configs_are_refused_before_touching_the_device() {
         let b = || HeapBackend::with_ids(0x8086, 0x100E);
         for cfg in [
@@ -577,6 +651,14 @@ mod tests {
             },
             NicConfig {
                 rx_pool_size: 10,
+                ..NicConfig::default()
+            },
+            NicConfig {
+                max_frame: 1000,
+                ..NicConfig::default()
+            },
+            NicConfig {
+                max_frame: MAX_FRAME + 1,
                 ..NicConfig::default()
             },
         ] {

@@ -4,7 +4,7 @@
 //! so tests build a fake tree in a temporary directory and run without root.
 //! The one exception is IPv4 interface addresses, which the kernel publishes in
 //! no file: with the real root (`/`) they come from `getifaddrs(3)` (the only
-//! unsafe code in this module, in [`ifaddrs`]); IPv6 addresses are read from
+//! unsafe code here, in the private `ifaddrs` submodule); IPv6 addresses are read from
 //! `<root>/proc/net/if_inet6` in both cases.
 
 use std::fmt;

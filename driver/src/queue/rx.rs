@@ -9,7 +9,7 @@ use crate::desc::{Advanced, Legacy, RxFormat, DESC_SIZE};
 use crate::dma::DmaMemory;
 use crate::guard::DeviceGuard;
 use crate::ident::Family;
-use crate::mempool::{Mempool, Packet, HEADROOM, RX_BUF_LEN};
+use crate::mempool::{Mempool, Packet, HEADROOM};
 
 use super::Counter;
 
@@ -55,6 +55,8 @@ pub struct RxQueue<B: Backend> {
     rdt: u32,
     discarding: bool,
     refill_threshold: usize,
+    /// The pool's buffer length: a longer written-back length is refused.
+    buf_len: usize,
     pool: Mempool,
     stats: Arc<RxQueueStats>,
 }
@@ -86,6 +88,7 @@ impl<B: Backend> RxQueue<B> {
             rdt,
             discarding: false,
             refill_threshold: (size / 4).clamp(1, 32),
+            buf_len: pool.buffer_len(),
             pool,
             stats: Arc::default(),
         };
@@ -183,7 +186,7 @@ impl<B: Backend> RxQueue<B> {
             } else if c.frame_error {
                 self.stats.frame_errors.add(1);
                 false
-            } else if len == 0 || len > RX_BUF_LEN {
+            } else if len == 0 || len > self.buf_len {
                 self.stats.bad_length.add(1);
                 false
             } else {

@@ -245,6 +245,12 @@ impl Replay {
         self.long_records
     }
 
+    /// Frames longer than `max` bytes: what a NIC whose long-packet limit is
+    /// `max` (tags included) drops.
+    pub fn frames_longer_than(&self, max: usize) -> u64 {
+        self.spans.iter().filter(|&&(_, l)| l > max).count() as u64
+    }
+
     /// True when a malformed or cut-off record ended the capture early.
     pub fn stopped_early(&self) -> bool {
         self.stopped_early
@@ -395,6 +401,8 @@ mod tests {
         assert_eq!(r.len(), 7);
         assert_eq!(r.padded_records(), 3);
         assert_eq!(r.long_records(), 2);
+        assert_eq!(r.frames_longer_than(1514), 3);
+        assert_eq!(r.frames_longer_than(9000), 0);
         let recorded: Vec<&[u8]> = r.frames().collect();
         assert_eq!(recorded, f.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let mut r = r.clone();
