@@ -33,12 +33,15 @@ pub const MAX_BUF_LEN: usize = 16 * 1024;
 pub const MIN_FRAME_LEN: usize = 60;
 
 const _: () = assert!(BUF_STRIDE.is_multiple_of(64));
+const _: () = assert!(HEADROOM + MAX_BUF_LEN <= u16::MAX as usize);
 
 struct PoolInner {
     mem: DmaMemory,
     /// Distance between buffers: [`HEADROOM`] + `buf_len` (next to `mem`,
-    /// which every packet access reads too).
-    stride: usize,
+    /// which every packet access reads too). A u16, so the compiler knows
+    /// `idx * stride + off + len` cannot overflow and drops that check from
+    /// every packet access.
+    stride: u16,
     /// The data part of each buffer.
     buf_len: usize,
     entries: u32,
@@ -130,6 +133,8 @@ impl Mempool {
         }
         let stride = HEADROOM + buf_len;
         let mem = backend.alloc_dma(entries as usize * stride)?;
+        // Cannot fail: at most HEADROOM + MAX_BUF_LEN.
+        let stride = u16::try_from(stride).unwrap_or(u16::MAX);
         let free = ArrayQueue::new(entries as usize);
         for i in 0..entries {
             // Cannot fail: the queue holds exactly `entries` items.
@@ -214,7 +219,7 @@ impl Mempool {
     #[inline(always)]
     pub(crate) fn iova(&self, idx: u32, off: usize) -> u64 {
         let inner = self.inner();
-        inner.mem.iova() + (idx as usize * inner.stride + off) as u64
+        inner.mem.iova() + (idx as usize * usize::from(inner.stride) + off) as u64
     }
 
     /// Takes `n` references for packets about to be made with [`Mempool::packet`]:
@@ -296,7 +301,7 @@ impl Packet {
 
     /// The largest length the data may grow to from its current start.
     pub fn capacity(&self) -> usize {
-        self.pool_inner().stride - self.off as usize
+        usize::from(self.pool_inner().stride) - self.off as usize
     }
 
     /// Sets the data length; new bytes (if it grows) keep whatever the buffer held.
@@ -363,7 +368,7 @@ impl Packet {
 
     #[inline(always)]
     fn start(&self) -> usize {
-        self.idx as usize * self.pool_inner().stride + self.off as usize
+        self.idx as usize * usize::from(self.pool_inner().stride) + self.off as usize
     }
 }
 
