@@ -59,6 +59,22 @@ fn frames(seed: u64) -> Vec<Vec<u8>> {
     (0..N).map(|i| t[i % t.len()].to_vec()).collect()
 }
 
+/// Frames longer than the standard 1514 bytes (and two that are not), unicast
+/// to the guest NICs' MAC, for `capture --max-frame 9018`.
+fn jumbo_frames() -> Vec<Vec<u8>> {
+    [9018usize, 4000, 1600, 1515, 1514, 60]
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let mut f = vec![
+                0x52, 0x54, 0, 0x12, 0x34, 0x56, 2, 0, 0, 0, 0, 7, 0x88, 0xB5,
+            ];
+            f.extend((0..len - 14).map(|b| (b as u8).wrapping_mul(7).wrapping_add(i as u8)));
+            f
+        })
+        .collect()
+}
+
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
     let f = std::fs::File::create(path).unwrap();
@@ -145,6 +161,9 @@ for nic in igb e1000; do
   if [ $nic = igb ]; then bdf=$IGB; else bdf=$E1000; fi
   igbpoll --pci $bdf capture -c __N__ --duration 60 --ring __RING__ -w /tmp/$nic.pcap; T "rc capture-$nic $?"
   T "file-begin $nic"; base64 /tmp/$nic.pcap; T "file-end $nic"
+  T "jumbo-next $nic"
+  igbpoll --pci $bdf capture --max-frame 9018 --writer-buffer 256 -c __J__ --duration 60 --ring __RING__ -w /tmp/$nic-jumbo.pcapng; T "rc jumbo-$nic $?"
+  T "file-begin $nic-jumbo"; base64 /tmp/$nic-jumbo.pcapng; T "file-end $nic-jumbo"
   igbpoll --pci $bdf stats; T "rc stats-$nic $?"
   T "send-start $nic"
   igbpoll --pci $bdf send --pcap /frames.pcap --rate 2000; T "rc send-$nic $?"
@@ -165,6 +184,7 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
         work.join("guest.sh"),
         GUEST_SH
             .replace("__N__", &N.to_string())
+            .replace("__J__", &jumbo_frames().len().to_string())
             .replace("__RING__", &RING.to_string()),
     )
     .unwrap();
@@ -213,6 +233,8 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
     });
 
     let mut log: Vec<String> = Vec::new();
+    // Set when the guest says its next capture on that NIC takes jumbo frames.
+    let mut jumbo_next = [false, false];
     let received: [Arc<Mutex<Vec<Vec<u8>>>>; 2] = Default::default();
     let receiving = [
         Arc::new(AtomicBool::new(false)),
@@ -249,12 +271,20 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
                     std::thread::sleep(Duration::from_millis(1500));
                 }
                 let dst = ("127.0.0.1", links[i].qemu_port);
-                for f in &inject {
+                let frames = if std::mem::take(&mut jumbo_next[i]) {
+                    jumbo_frames()
+                } else {
+                    inject.clone()
+                };
+                for f in &frames {
                     links[i].sock.send_to(f, dst).unwrap();
                     std::thread::sleep(Duration::from_micros(1500));
                 }
             }
             let nic = ["igb", "e1000"][i];
+            if line.contains(&format!("IGBPOLL-T: jumbo-next {nic}")) {
+                jumbo_next[i] = true;
+            }
             if line.contains(&format!("IGBPOLL-T: send-start {nic}")) {
                 receiving[i].store(true, Ordering::Relaxed);
             }
@@ -354,6 +384,24 @@ fn capture_send_stats_and_failures_over_vfio_in_qemu() {
                 "{nic}: captured frame {k} differs from the injected one"
             );
         }
+        // --max-frame 9018: long-packet reception and buffers that hold a
+        // jumbo frame whole, on QEMU's models of both chips.
+        assert_eq!(rc(&format!("jumbo-{nic}")), 0);
+        let begin = log
+            .iter()
+            .position(|l| l.contains(&format!("IGBPOLL-T: file-begin {nic}-jumbo")))
+            .unwrap();
+        let end = log
+            .iter()
+            .position(|l| l.contains(&format!("IGBPOLL-T: file-end {nic}-jumbo")))
+            .unwrap();
+        let jumbo = frames_in(&base64_decode(&log[begin + 1..end].concat()));
+        assert!(
+            jumbo == jumbo_frames(),
+            "{nic}: the jumbo frames captured whole, in order ({} frames of {:?} bytes)",
+            jumbo.len(),
+            jumbo.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         assert_eq!(rc(&format!("stats-{nic}")), 0);
         assert_eq!(rc(&format!("send-{nic}")), 0);
         let got = received[i].lock().unwrap().clone();
