@@ -21,7 +21,7 @@ use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use igbpoll_driver::{Backend, NicConfig, Packet, Stats};
+use igbpoll_driver::{Backend, Nic, NicConfig, Packet, Stats};
 use igbpoll_ring::{Consumer, Full, Producer, Ring};
 
 use crate::cli::{CaptureArgs, DeviceArgs, FileFormat, Precision};
@@ -469,7 +469,7 @@ fn receive<B: Backend>(
             if drained && !dev.nic.rx_queue(0).has_completions() {
                 break;
             }
-            returned += take_back(&mut from_writer, &mut spare);
+            returned += take_back(&mut dev.nic, &mut from_writer, &mut spare);
             idle = idle.wrapping_add(1);
             // With packets waiting for the writer, give up the core sooner:
             // on a machine with fewer cores than threads the writer may be
@@ -495,7 +495,7 @@ fn receive<B: Backend>(
         // writer itself, which happens only if the return ring is full).
         let in_flight = |returned: u64| c.handed - returned - live.dropped_by_writer();
         if in_flight(returned) + k > budget {
-            returned += take_back(&mut from_writer, &mut spare);
+            returned += take_back(&mut dev.nic, &mut from_writer, &mut spare);
         }
         // A flow-controlled wire waits for the NIC, so the capture may wait for
         // the writer: nothing is lost, the sender is held back instead.
@@ -512,7 +512,7 @@ fn receive<B: Backend>(
             } else {
                 std::thread::yield_now();
             }
-            returned += take_back(&mut from_writer, &mut spare);
+            returned += take_back(&mut dev.nic, &mut from_writer, &mut spare);
         }
         if in_flight(returned) + k > budget {
             // The writer fell behind: drop here rather than wait.
@@ -558,14 +558,18 @@ fn receive<B: Backend>(
     }
 }
 
-/// Takes back the vectors the writer is done with, dropping the packets they
-/// hold into the pool (on this core, where the pool's free queue is hot);
-/// returns how many packets that was.
-fn take_back(from_writer: &mut Consumer<Vec<Packet>>, spare: &mut Vec<Vec<Packet>>) -> u64 {
+/// Takes back the vectors the writer is done with, handing the packets they
+/// hold to the receive queue's refills (on this core, without an atomic
+/// operation per packet); returns how many packets that was.
+fn take_back<B: Backend>(
+    nic: &mut Nic<B>,
+    from_writer: &mut Consumer<Vec<Packet>>,
+    spare: &mut Vec<Vec<Packet>>,
+) -> u64 {
     let mut n = 0;
     while let Some(mut v) = from_writer.pop() {
         n += v.len() as u64;
-        v.clear();
+        nic.recycle(0, &mut v);
         if spare.len() < 64 {
             spare.push(v);
         }

@@ -250,6 +250,37 @@ impl Mempool {
         }
     }
 
+    /// Takes `p`'s buffer back without going through the free queue: returns
+    /// its index, now owned by the caller, or gives `p` back when it belongs to
+    /// another pool. The packet's pool reference stays taken; the caller gives
+    /// it back, for many packets at once, with [`Mempool::release_reclaimed`].
+    #[inline(always)]
+    pub(crate) fn reclaim(&self, p: Packet) -> Result<u32, Packet> {
+        if !self.owns(&p) {
+            return Err(p);
+        }
+        let idx = p.idx;
+        std::mem::forget(p);
+        Ok(idx)
+    }
+
+    /// Gives back the pool references of `n` packets taken with
+    /// [`Mempool::reclaim`]: one atomic operation for all of them. This
+    /// handle's own reference keeps the pool alive.
+    #[inline(always)]
+    pub(crate) fn release_reclaimed(&self, n: usize) {
+        if n > 0 {
+            // Release, as a packet's drop: its accesses to the pool come first.
+            self.inner().refs.fetch_sub(n, Ordering::Release);
+        }
+    }
+
+    /// True when `p`'s buffer belongs to this pool.
+    #[inline]
+    pub fn owns(&self, p: &Packet) -> bool {
+        p.pool == self.inner
+    }
+
     /// True when both handles are the same pool.
     pub fn same_pool(&self, other: &Mempool) -> bool {
         self.inner == other.inner

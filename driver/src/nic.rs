@@ -387,6 +387,13 @@ impl<B: Backend> Nic<B> {
         &mut self.rx[n]
     }
 
+    /// Takes back `packets` for the refills of receive queue `queue` (see
+    /// [`RxQueue::recycle`]). Panics as [`Nic::rx_batch`] does.
+    #[inline]
+    pub fn recycle(&mut self, queue: usize, packets: &mut Vec<Packet>) {
+        self.rx[queue].recycle(packets);
+    }
+
     /// Moves every receive queue still held by the NIC out of it, in queue
     /// order, so that each can be polled on a thread of its own (an
     /// [`RxQueue`] is `Send`). The NIC keeps the control path: statistics

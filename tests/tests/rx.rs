@@ -124,3 +124,65 @@ fn mac_filter_and_promiscuous_mode() {
         assert_eq!(sim.counters().dropped_filtered, 1);
     }
 }
+
+/// Packets handed back with `recycle` refill the ring from the queue's own
+/// store: frames keep arriving intact while the pool's shared free queue is
+/// not touched, packets of another pool are simply dropped, and every buffer
+/// is back in the pool once the NIC is gone.
+#[test]
+fn recycled_buffers_refill_the_ring() {
+    const N: usize = 3_000;
+    for model in MODELS {
+        let sim = sim(model);
+        let frames = mixed_frames(11, sim.mac(), N);
+        sim.set_source(Replay::from_bytes(&pcap_bytes(&frames)).expect("replay"));
+        sim.start();
+        let mut nic = open(&sim, &small_rings(64));
+        let pool = nic.rx_queue(0).pool().clone();
+        let other = nic.alloc_pool(8).expect("a second pool");
+        let free_at_start = pool.free_count();
+        let mut batch = Vec::with_capacity(32);
+        let mut got = Vec::with_capacity(N);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while got.len() < N && std::time::Instant::now() < deadline {
+            if nic.rx_batch(0, &mut batch, 32) == 0 {
+                std::thread::yield_now();
+                continue;
+            }
+            got.extend(batch.iter().map(|p| p.to_vec()));
+            batch.push(other.alloc().expect("a packet of another pool"));
+            nic.recycle(0, &mut batch);
+            assert!(batch.is_empty());
+            assert_eq!(
+                other.free_count(),
+                8,
+                "the foreign packet was dropped into its pool"
+            );
+        }
+        assert_eq!(got.len(), N, "{model:?}: every frame arrives");
+        assert!(got == frames, "{model:?}: intact and in order");
+        let held = nic.rx_queue(0).recycled();
+        assert!(
+            held > 0 && held <= 64,
+            "{model:?}: {held} buffers held, at most a ring's worth"
+        );
+        let entries = pool.entries() as usize;
+        // Every buffer is in exactly one place: the shared free queue, the
+        // ring, or the queue's recycled store.
+        assert_eq!(
+            pool.free_count() + nic.rx_queue(0).ready() + held,
+            entries,
+            "{model:?}"
+        );
+        assert!(
+            free_at_start - pool.free_count() <= 64,
+            "{model:?}: after the first refill, refills come from recycled buffers"
+        );
+        drop(nic);
+        assert_eq!(
+            pool.free_count(),
+            entries,
+            "{model:?}: every buffer back in the pool"
+        );
+    }
+}

@@ -545,9 +545,16 @@ fn receive<B: Backend>(
         if limit.is_some_and(|l| sh.claimed.load(Ordering::Relaxed) >= l) {
             break;
         }
-        // The packets the writer is done with go back to the pool here.
+        // The packets the writer is done with go back to their queue's
+        // refills here (or to the pool).
         while let Some(mut v) = back.pop() {
-            v.clear();
+            let owner = v
+                .first()
+                .and_then(|p| queues.iter().position(|q| q.pool().owns(p)));
+            match owner {
+                Some(qi) => queues[qi].recycle(&mut v),
+                None => v.clear(),
+            }
             if spare.len() < 64 {
                 spare.push(v);
             }

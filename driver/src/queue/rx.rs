@@ -57,6 +57,9 @@ pub struct RxQueue<B: Backend> {
     refill_threshold: usize,
     /// The pool's buffer length: a longer written-back length is refused.
     buf_len: usize,
+    /// Buffers handed back with [`RxQueue::recycle`], owned by the queue and
+    /// posted before any is taken from the pool's shared free queue.
+    recycled: Vec<u32>,
     pool: Mempool,
     stats: Arc<RxQueueStats>,
 }
@@ -89,6 +92,7 @@ impl<B: Backend> RxQueue<B> {
             discarding: false,
             refill_threshold: (size / 4).clamp(1, 32),
             buf_len: pool.buffer_len(),
+            recycled: Vec::with_capacity(size),
             pool,
             stats: Arc::default(),
         };
@@ -233,7 +237,7 @@ impl<B: Backend> RxQueue<B> {
     fn post_free<F: RxFormat>(&mut self) -> usize {
         let mut filled = 0;
         while self.posted < self.mask {
-            let Some(buf) = self.pool.alloc_raw() else {
+            let Some(buf) = self.recycled.pop().or_else(|| self.pool.alloc_raw()) else {
                 self.stats.alloc_failures.add(1);
                 break;
             };
@@ -264,6 +268,40 @@ impl<B: Backend> RxQueue<B> {
             }
         }
         self.posted = 0;
+        for b in self.recycled.drain(..) {
+            self.pool.free_raw(b);
+        }
+    }
+
+    /// Takes back the packets in `packets` (emptying it) for the next refills
+    /// of this queue: what dropping them does, without an atomic operation per
+    /// packet on the pool's shared free queue and reference count. Packets of
+    /// another pool, and any beyond a ring's worth kept, are dropped as usual.
+    /// For a thread that gets its packets back from the one that consumed them
+    /// (a capture's writer), so that buffers stay on the receive core.
+    pub fn recycle(&mut self, packets: &mut Vec<Packet>) {
+        let room = self.mask + 1;
+        let mut taken = 0;
+        for p in packets.drain(..) {
+            if self.recycled.len() >= room {
+                drop(p);
+                continue;
+            }
+            match self.pool.reclaim(p) {
+                Ok(idx) => {
+                    self.recycled.push(idx);
+                    taken += 1;
+                }
+                Err(p) => drop(p),
+            }
+        }
+        self.pool.release_reclaimed(taken);
+    }
+
+    /// Buffers held for refills after [`RxQueue::recycle`] (not in the pool's
+    /// free count).
+    pub fn recycled(&self) -> usize {
+        self.recycled.len()
     }
 }
 
