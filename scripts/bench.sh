@@ -21,16 +21,18 @@ echo "== 1. RX benchmark (cargo bench -p igbpoll-tests --bench rx)"
 cargo bench -q -p igbpoll-tests --bench rx 2>/dev/null | grep -E "Mpps|ns/packet|=="
 
 echo
-echo "== 2. instructions per packet (callgrind, driver-only, igb, batch 32)"
+echo "== 2. instructions per packet (callgrind, driver-only, igb, batch 32; dropped, then recycled)"
 if command -v valgrind >/dev/null; then
   bench=$(ls -t target/release/deps/rx-* | grep -v '\.d$' | head -1)
-  out=$(mktemp)
-  log=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*drain_once*' \
-        "$bench" driver-only 2>&1)
-  pkts=$(echo "$log" | sed -n 's/.*ns\/packet.*), \([0-9]*\) packets/\1/p')
-  ir=$(echo "$log" | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-  rm -f "$out"
-  echo "$ir instructions for $pkts packets: $((ir / pkts)) instructions per packet"
+  for mode in driver-only driver-only-recycle; do
+    out=$(mktemp)
+    log=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*drain_once*' \
+          "$bench" "$mode" 2>&1)
+    pkts=$(echo "$log" | sed -n 's/.*ns\/packet.*), \([0-9]*\) packets/\1/p')
+    ir=$(echo "$log" | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+    rm -f "$out"
+    echo "$mode: $ir instructions for $pkts packets: $((ir / pkts)) instructions per packet"
+  done
 else
   echo "valgrind not installed: skipped"
 fi
