@@ -654,7 +654,7 @@ fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32)
         };
         let _ = writeln!(
             e,
-            "{} packets handed to the writer and not written: {why}",
+            "{} packets handed to the writer and not written whole: {why}",
             acc.not_written()
         );
     }

@@ -667,3 +667,62 @@ fn pcap_is_microseconds_unless_nano_is_asked() {
         assert_eq!(read_pcap(&path).len(), 10);
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_capture_with_its_count() {
+    use std::io::BufRead;
+    // Printed lines, read by something that stops after 100 (like `| head`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+        .args(["--sim", "igb", "capture"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("igbpoll");
+    let out = child.stdout.take().unwrap();
+    let read = std::io::BufReader::new(out).lines().take(100).count();
+    assert_eq!(read, 100);
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).to_string();
+    assert!(!done.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot write stdout: Broken pipe"),
+        "{stderr}"
+    );
+    let captured = summary_count(&stderr, " packets captured");
+    assert!(
+        captured >= 100,
+        "lines handed to stdout are counted: {stderr}"
+    );
+    // pcap to the pipe: what was written whole is counted, the rest is said.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_igbpoll"))
+        .args([
+            "--sim",
+            "igb",
+            "--sim-size",
+            "60",
+            "capture",
+            "-w",
+            "-",
+            "--format",
+            "pcap",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("igbpoll");
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 24 + 76 * 3000];
+    out.read_exact(&mut buf).unwrap();
+    drop(out);
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).to_string();
+    assert!(!done.status.success());
+    assert!(stderr.contains("cannot write -: Broken pipe"), "{stderr}");
+    let captured = summary_count(&stderr, " packets captured");
+    let handed = captured
+        + summary_count(
+            &stderr,
+            " packets handed to the writer and not written whole",
+        );
+    assert!(handed >= 3000, "{stderr}");
+}

@@ -64,6 +64,8 @@ pub enum Output {
         every_batch: bool,
         /// When lines were last flushed.
         last_flush_ns: u64,
+        /// Lines handed to `out` so far.
+        printed: u64,
     },
     /// A pcap file.
     Pcap {
@@ -122,6 +124,7 @@ impl Output {
             line: String::with_capacity(256),
             every_batch,
             last_flush_ns: 0,
+            printed: 0,
         }
     }
 
@@ -166,6 +169,16 @@ impl Output {
         })
     }
 
+    /// Records written so far (lines handed to stdout's buffer): what a
+    /// failed write leaves counted.
+    fn records(&self) -> u64 {
+        match self {
+            Output::Lines { printed, .. } => *printed,
+            Output::Pcap { w, .. } => w.totals().packets,
+            Output::Pcapng { w, .. } => w.totals().packets,
+        }
+    }
+
     /// Bytes in the file so far.
     fn bytes(&self) -> u64 {
         match self {
@@ -196,6 +209,7 @@ impl Output {
                 line,
                 every_batch,
                 last_flush_ns,
+                printed,
             } => {
                 let err = |source| CliError::Output {
                     path: "stdout".into(),
@@ -207,6 +221,7 @@ impl Output {
                     let _ = write_summary(line, t, p, p.len());
                     line.push('\n');
                     out.write_all(line.as_bytes()).map_err(err)?;
+                    *printed += 1;
                 }
                 let now = ts.last().copied().unwrap_or(0);
                 if *every_batch || now.saturating_sub(*last_flush_ns) >= LINE_FLUSH_INTERVAL_NS {
@@ -376,8 +391,11 @@ impl Sink {
             return Ok(false);
         };
         let Some(rot) = &self.rotator else {
-            out.write(ts, pkts)?;
-            self.written += pkts.len() as u64;
+            let before = out.records();
+            let res = out.write(ts, pkts);
+            // On an error, what was written before it still counts.
+            self.written += out.records() - before;
+            res?;
             return Ok(true);
         };
         let mut start = 0;
@@ -418,9 +436,12 @@ impl Sink {
     ) -> Result<(), CliError> {
         if to > from {
             let out = self.out.as_mut().expect("a file");
-            out.write(&ts[from..to], &mut pkts[from..to])?;
-            self.written += (to - from) as u64;
-            self.file_packets += (to - from) as u64;
+            let before = out.records();
+            let res = out.write(&ts[from..to], &mut pkts[from..to]);
+            let done = out.records() - before;
+            self.written += done;
+            self.file_packets += done;
+            res?;
         }
         Ok(())
     }
