@@ -414,7 +414,10 @@ pub struct SendArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 60, value_parser = clap::value_parser!(u16).range(14..=1514))]
     pub size: u16,
 
-    /// Send the frames of this pcap or pcapng file.
+    /// Send the frames of this pcap or pcapng file, as they are (shorter than
+    /// 60 bytes: padded by the NIC; jumbo frames up to 16 KiB: whole, from
+    /// buffers sized to the longest; longer ones, such as a host capture's
+    /// GRO/TSO frames, are skipped with a warning).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 

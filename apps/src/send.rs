@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use igbpoll_driver::mempool::{MAX_BUF_LEN, RX_BUF_LEN};
 use igbpoll_driver::{Backend, NicConfig, Packet};
 use igbpoll_hw_sim::wire::{PcapSink, Replay};
 
@@ -32,14 +33,15 @@ pub fn generated_frame(src: [u8; 6], seq: u64, size: usize, out: &mut Vec<u8>) {
     out.truncate(size);
 }
 
-/// The frames of a capture that fit a packet buffer; the others (jumbo
-/// frames, a host capture's GRO/TSO super-frames: `send` does not segment)
-/// are skipped with a warning saying how many.
+/// The frames of a capture that fit the largest packet buffer (16 KiB, so
+/// jumbo frames are sent whole); the others (a host capture's GRO/TSO
+/// super-frames: `send` does not segment) are skipped with a warning saying
+/// how many.
 ///
 /// # Errors
 /// No frame of the file can be sent.
 fn sendable_frames(path: &Path, replay: &Replay) -> Result<Vec<Vec<u8>>, CliError> {
-    let limit = igbpoll_driver::mempool::RX_BUF_LEN;
+    let limit = MAX_BUF_LEN;
     let (fit, long): (Vec<&[u8]>, Vec<&[u8]>) = replay.frames().partition(|f| f.len() <= limit);
     if let Some(longest) = long.iter().map(|f| f.len()).max() {
         log::warn!(
@@ -106,7 +108,17 @@ fn send_on<B: Backend>(
         })?;
         sim.add_sink(sink);
     }
-    let pool = dev.nic.alloc_pool(4096)?;
+    // Buffers that hold the longest frame to send: 2 KiB, or a multiple of
+    // 1 KiB up to 16 KiB for jumbo frames.
+    let longest = frames.map_or(usize::from(args.size), |f| {
+        f.iter().map(Vec::len).max().unwrap_or(0)
+    });
+    let pool = if longest <= RX_BUF_LEN {
+        dev.nic.alloc_pool(4096)?
+    } else {
+        dev.nic
+            .alloc_pool_with_buffer_len(4096, longest.div_ceil(1024) * 1024)?
+    };
     let src = dev.nic.mac();
     let mut pending: Vec<Packet> = Vec::with_capacity(64);
     let mut scratch = Vec::with_capacity(2048);
@@ -201,11 +213,11 @@ mod tests {
     }
 
     #[test]
-    fn frames_too_long_for_a_buffer_are_skipped_and_short_ones_kept_unpadded() {
-        let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 2049]];
+    fn frames_longer_than_16_kib_are_skipped_and_short_ones_kept_unpadded() {
+        let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 16385]];
         let got = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames)).unwrap();
-        assert_eq!(got, vec![frames[0].clone(), frames[2].clone()]);
-        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames[1..2])).unwrap_err();
+        assert_eq!(got, frames[..3].to_vec());
+        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames[3..])).unwrap_err();
         assert!(err.to_string().contains("every frame is longer"), "{err}");
         let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&[])).unwrap_err();
         assert!(err.to_string().contains("no Ethernet frame"), "{err}");

@@ -182,6 +182,44 @@ fn send_leaves_the_wire_as_given() {
 }
 
 #[test]
+fn send_transmits_jumbo_frames_whole_and_skips_longer_ones() {
+    let mut frames: Vec<Vec<u8>> = [60usize, 9018, 1514, 4000, 16384]
+        .iter()
+        .map(|&len| {
+            let mut f = vec![0xff; 6];
+            f.extend_from_slice(&[2, 0, 0, 0, 0, 3, 0x88, 0xB5]);
+            f.extend((0..len - 14).map(|i| (i % 251) as u8));
+            f
+        })
+        .collect();
+    // A host capture's GRO frame: longer than any buffer.
+    frames.push(vec![0x11; 20000]);
+    let input = tmp("jumbo-send.pcap");
+    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+    for f in &frames {
+        let p = pcap_file::pcap::PcapPacket::new(std::time::Duration::ZERO, f.len() as u32, f);
+        w.write_packet(&p).unwrap();
+    }
+    drop(w);
+    for model in ["e1000", "igb"] {
+        let dump = tmp(&format!("jumbo-tx-{model}.pcap"));
+        let out = igbpoll(&[
+            "--sim",
+            model,
+            "send",
+            "--pcap",
+            input.to_str().unwrap(),
+            "--sim-tx-dump",
+            dump.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("skipping 1 of 6 frames"), "{stderr}");
+        assert_eq!(read_frames(&dump), frames[..5].to_vec(), "{model}");
+    }
+}
+
+#[test]
 fn stats_names_counters_like_ethtool() {
     let out = igbpoll(&[
         "--sim",

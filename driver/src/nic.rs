@@ -426,6 +426,17 @@ impl<B: Backend> Nic<B> {
         Mempool::new(&self.dev.backend, entries).map_err(self.dma_err("a packet pool"))
     }
 
+    /// Allocates a pool of `entries` buffers of `buf_len` bytes (see
+    /// [`Mempool::with_buffer_len`]), for transmitting frames longer than 2 KiB.
+    pub fn alloc_pool_with_buffer_len(
+        &self,
+        entries: u32,
+        buf_len: usize,
+    ) -> Result<Mempool, Error> {
+        Mempool::with_buffer_len(&self.dev.backend, entries, buf_len)
+            .map_err(self.dma_err("a packet pool"))
+    }
+
     /// Turns promiscuous mode (every unicast and multicast frame) on or off.
     pub fn set_promiscuous(&mut self, on: bool) {
         self.config.promiscuous = on;
