@@ -196,11 +196,12 @@ pub struct CaptureArgs {
 
     /// Longest frame to capture, in bytes without the FCS. Without it, the
     /// Ethernet standard: 1514 bytes, 1518 with a VLAN tag; the NIC drops longer
-    /// frames and counts them (ROC, among the NIC's drops). A value up to 16379
-    /// (9018 for the usual jumbo frames) turns on the NIC's long-packet
+    /// frames and counts them (ROC, among the NIC's drops). A value up to the
+    /// NIC's jumbo-frame limit, 9724 on igb and 16124 on the 82540EM (9018 for
+    /// the usual jumbo frames), turns on the NIC's long-packet
     /// reception (LPE; on igb, RLPML = BYTES + 4) with receive buffers that hold
     /// such a frame whole.
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1514..=16379))]
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1514..=16124))]
     pub max_frame: Option<u16>,
 
     /// Packets taken from the ring per poll.

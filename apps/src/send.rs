@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use igbpoll_driver::mempool::{MAX_BUF_LEN, RX_BUF_LEN};
+use igbpoll_driver::nic::max_frame_of;
 use igbpoll_driver::{Backend, NicConfig, Packet};
 use igbpoll_hw_sim::wire::{PcapSink, Replay};
 
@@ -33,19 +34,18 @@ pub fn generated_frame(src: [u8; 6], seq: u64, size: usize, out: &mut Vec<u8>) {
     out.truncate(size);
 }
 
-/// The frames of a capture that fit the largest packet buffer (16 KiB, so
-/// jumbo frames are sent whole); the others (a host capture's GRO/TSO
-/// super-frames: `send` does not segment) are skipped with a warning saying
-/// how many.
+/// The frames of a capture a NIC that sends frames of up to `limit` bytes
+/// can send whole (jumbo frames too: `limit` is the family's, see
+/// [`max_frame_of`]); the others (a host capture's GRO/TSO super-frames:
+/// `send` does not segment) are skipped with a warning saying how many.
 ///
 /// # Errors
 /// No frame of the file can be sent.
-fn sendable_frames(path: &Path, replay: &Replay) -> Result<Vec<Vec<u8>>, CliError> {
-    let limit = MAX_BUF_LEN;
+fn sendable_frames(path: &Path, replay: &Replay, limit: usize) -> Result<Vec<Vec<u8>>, CliError> {
     let (fit, long): (Vec<&[u8]>, Vec<&[u8]>) = replay.frames().partition(|f| f.len() <= limit);
     if let Some(longest) = long.iter().map(|f| f.len()).max() {
         log::warn!(
-            "{}: skipping {} of {} frames longer than a {limit}-byte packet buffer \
+            "{}: skipping {} of {} frames longer than the {limit} bytes this NIC sends \
              (the longest is {longest} bytes; jumbo or GRO/TSO frames are not segmented)",
             path.display(),
             long.len(),
@@ -56,7 +56,7 @@ fn sendable_frames(path: &Path, replay: &Replay) -> Result<Vec<Vec<u8>>, CliErro
         let why = if long.is_empty() {
             "it holds no Ethernet frame"
         } else {
-            "every frame is longer than a packet buffer"
+            "every frame is longer than the NIC sends"
         };
         return Err(CliError::Input {
             path: path.to_path_buf(),
@@ -68,35 +68,41 @@ fn sendable_frames(path: &Path, replay: &Replay) -> Result<Vec<Vec<u8>>, CliErro
 
 /// Runs `send`.
 pub fn run(dev_args: &DeviceArgs, args: &SendArgs) -> Result<(), CliError> {
-    let frames: Option<Vec<Vec<u8>>> = match &args.pcap {
-        Some(path) => {
-            let replay = Replay::open(path).map_err(|e| CliError::Input {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            Some(sendable_frames(path, &replay)?)
-        }
+    // Read before the NIC is opened, so a bad file fails fast.
+    let replay = match &args.pcap {
+        Some(path) => Some(Replay::open(path).map_err(|e| CliError::Input {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?),
         None => None,
-    };
-    let total = match (&frames, args.count) {
-        (Some(f), Some(n)) => f.len() as u64 * n,
-        (Some(f), None) => f.len() as u64,
-        (None, n) => n.unwrap_or(100),
     };
     let config = NicConfig {
         tx_ring_size: args.ring,
         ..NicConfig::default()
     };
     let opened = device::open_any(dev_args, &config, Traffic::OnRequest)?;
-    crate::with_device!(opened, dev => send_on(dev, args, frames.as_deref(), total))
+    crate::with_device!(opened, dev => send_on(dev, args, replay.as_ref()))
 }
 
 fn send_on<B: Backend>(
     mut dev: AnyDevice<B>,
     args: &SendArgs,
-    frames: Option<&[Vec<u8>]>,
-    total: u64,
+    replay: Option<&Replay>,
 ) -> Result<(), CliError> {
+    let frames: Option<Vec<Vec<u8>>> = match (&args.pcap, replay) {
+        (Some(path), Some(r)) => Some(sendable_frames(
+            path,
+            r,
+            max_frame_of(dev.nic.model().family).min(MAX_BUF_LEN),
+        )?),
+        _ => None,
+    };
+    let frames = frames.as_deref();
+    let total = match (frames, args.count) {
+        (Some(f), Some(n)) => f.len() as u64 * n,
+        (Some(f), None) => f.len() as u64,
+        (None, n) => n.unwrap_or(100),
+    };
     let stop = device::stop_flag();
     if let Some(path) = &args.sim_tx_dump {
         let Some(sim) = &dev.sim else {
@@ -186,6 +192,7 @@ fn send_on<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use igbpoll_driver::Family;
 
     #[test]
     fn generated_frames_carry_their_sequence_number() {
@@ -213,13 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn frames_longer_than_16_kib_are_skipped_and_short_ones_kept_unpadded() {
-        let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 16385]];
-        let got = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames)).unwrap();
+    fn frames_longer_than_the_nic_sends_are_skipped_and_short_ones_kept_unpadded() {
+        let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 9725]];
+        let p = Path::new("x.pcap");
+        let got = sendable_frames(p, &pcap_of(&frames), max_frame_of(Family::Igb)).unwrap();
         assert_eq!(got, frames[..3].to_vec());
-        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&frames[3..])).unwrap_err();
+        let got = sendable_frames(p, &pcap_of(&frames), max_frame_of(Family::E1000)).unwrap();
+        assert_eq!(got, frames);
+        let err = sendable_frames(p, &pcap_of(&frames[3..]), 9724).unwrap_err();
         assert!(err.to_string().contains("every frame is longer"), "{err}");
-        let err = sendable_frames(Path::new("x.pcap"), &pcap_of(&[])).unwrap_err();
+        let err = sendable_frames(p, &pcap_of(&[]), 9724).unwrap_err();
         assert!(err.to_string().contains("no Ethernet frame"), "{err}");
     }
 }

@@ -378,7 +378,12 @@ fn max_frame_captures_jumbo_frames_whole() {
     }
     let out = igbpoll(&["--sim", "igb", "capture", "-c", "1", "--max-frame", "20000"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1514..=16379"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1514..=16124"));
+    // Within the option's range but beyond the 82576's 9.5 KB jumbo frames.
+    let out = igbpoll(&["--sim", "igb", "capture", "-c", "1", "--max-frame", "9725"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1514 to 9724 on the 82576"), "{stderr}");
 }
 
 #[test]

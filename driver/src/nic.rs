@@ -53,7 +53,8 @@ pub struct NicConfig {
     pub link_timeout: Duration,
     /// Longest frame to receive, in bytes without the FCS. 0: the Ethernet
     /// standard, 1514 bytes (1518 with a VLAN tag), with long-packet reception
-    /// off and 2 KiB buffers. From [`STANDARD_FRAME`] to [`MAX_FRAME`]: RCTL.LPE
+    /// off and 2 KiB buffers. From [`STANDARD_FRAME`] to [`max_frame_of`] the
+    /// family (9724 on igb, 16124 on the 82540EM): RCTL.LPE
     /// on (igb: RLPML limits frames to this length, tags included; the 82540EM
     /// takes up to 16 KiB and the driver refuses frames longer than its buffers)
     /// and receive buffers that hold such a frame whole (a multiple of 1 KiB on
@@ -63,9 +64,20 @@ pub struct NicConfig {
 
 /// The longest untagged Ethernet frame without its FCS (1500-byte MTU).
 pub const STANDARD_FRAME: usize = 1514;
-/// The longest frame [`NicConfig::max_frame`] may ask for: RLPML is 14 bits
-/// and counts the 4-byte FCS.
-pub const MAX_FRAME: usize = 0x3FFF - 4;
+/// The longest frame (without FCS) the igb family takes or sends: 9728 bytes
+/// with the FCS (the 82576 datasheet's 9.5 KB jumbo frame; RLPML's reset value).
+pub const MAX_FRAME_IGB: usize = 0x2600 - 4;
+/// The same for the e1000 family: 16128 bytes with the FCS.
+pub const MAX_FRAME_E1000: usize = 0x3F00 - 4;
+
+/// The longest frame [`NicConfig::max_frame`] may ask for on `family`, and
+/// the longest a NIC of that family transmits.
+pub fn max_frame_of(family: Family) -> usize {
+    match family {
+        Family::Igb => MAX_FRAME_IGB,
+        Family::E1000 => MAX_FRAME_E1000,
+    }
+}
 
 impl NicConfig {
     /// Bytes of each receive buffer on a NIC of `family`: 2 KiB unless
@@ -555,12 +567,14 @@ fn check_config(model: &Model, c: &NicConfig) -> Result<(), Error> {
             });
         }
     }
-    if c.max_frame != 0 && !(STANDARD_FRAME..=MAX_FRAME).contains(&c.max_frame) {
+    let max = max_frame_of(model.family);
+    if c.max_frame != 0 && !(STANDARD_FRAME..=max).contains(&c.max_frame) {
         return Err(Error::InvalidConfig {
             setting: "longest frame",
             value: c.max_frame,
             allowed: format!(
-                "0 (the standard 1514, 1518 tagged) or {STANDARD_FRAME} to {MAX_FRAME}"
+                "0 (the standard 1514, 1518 tagged) or {STANDARD_FRAME} to {max} on the {}",
+                model.name
             ),
         });
     }
@@ -644,7 +658,8 @@ mod tests {
             (2046, false, 3072, 4096),
             (9018, true, 9216, 16384),
             (4096, true, 4096, 4096),
-            (MAX_FRAME, false, 16384, 16384),
+            (MAX_FRAME_E1000, false, 16384, 16384),
+            (MAX_FRAME_IGB, true, 10240, 16384),
         ] {
             assert_eq!(c(max, strip).rx_buffer_len(Family::Igb), igb, "{max}");
             assert_eq!(c(max, strip).rx_buffer_len(Family::E1000), e1000, "{max}");
@@ -676,7 +691,7 @@ mod tests {
                 ..NicConfig::default()
             },
             NicConfig {
-                max_frame: MAX_FRAME + 1,
+                max_frame: MAX_FRAME_E1000 + 1,
                 ..NicConfig::default()
             },
         ] {
