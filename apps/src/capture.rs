@@ -618,6 +618,12 @@ fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32)
     let d = &rx.stats.driver;
     let mut e = io::stderr().lock();
     let _ = writeln!(e, "{} packets captured", acc.captured);
+    // As tcpdump's second line: every frame the filter (if any) looked at.
+    let _ = writeln!(
+        e,
+        "{} packets received by filter",
+        acc.accepted() + acc.filtered
+    );
     let _ = writeln!(
         e,
         "{} packets received by the NIC ({} written to memory (GPRC), {} dropped)",

@@ -133,6 +133,7 @@ fn filters_give_tcpdumps_packets() {
         let n = expected.len() as u64;
         assert_eq!(summary_count(&stderr, " packets captured"), n);
         assert_eq!(summary_count(&stderr, " packets filtered out"), 3000 - n);
+        assert_eq!(summary_count(&stderr, " packets received by filter"), 3000);
         assert!(got.ends_with_isb);
         assert_eq!(
             isb_value(&got.isb, |o| match o {
