@@ -101,6 +101,19 @@ impl EpbTrailer {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
+
+    /// The trailer's bytes followed by zeros to 8: one fixed-size store puts
+    /// them after a frame whose buffer has the room (then only
+    /// [`EpbTrailer::len`] of them belong to the block).
+    pub fn padded(&self) -> [u8; EPB_TRAILER_MAX + 1] {
+        self.bytes
+    }
+
+    /// Bytes of the trailer (4 to 7).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
 }
 
 /// One EPB laid out by the caller: `block` is header and data, `trailer` the
@@ -206,10 +219,23 @@ impl<W: Write> PcapngWriter<W> {
     /// As for [`crate::pcap_writer::PcapWriter::write_batch`]; after an
     /// error this writer refuses further writes.
     pub fn write_records(&mut self, records: &[EpbRecord<'_>]) -> io::Result<()> {
+        self.write_record_iter(records.iter().copied())
+    }
+
+    /// As [`PcapngWriter::write_records`], from an iterator, so the caller
+    /// need not collect the records first.
+    ///
+    /// # Errors
+    /// As for [`PcapngWriter::write_records`].
+    pub fn write_record_iter<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = EpbRecord<'a>>,
+    ) -> io::Result<()> {
         self.check_usable()?;
+        let records = records.into_iter();
         // Sized for the records at hand (see PcapWriter::write_record_slices).
-        let mut slices: Vec<IoSlice<'_>> =
-            Vec::with_capacity((records.len() * 2).clamp(1, IOV_MAX));
+        let mut slices: Vec<IoSlice<'a>> =
+            Vec::with_capacity((records.size_hint().0 * 2).clamp(1, IOV_MAX));
         let mut packets = 0u64;
         let mut bytes = 0u64;
         for r in records {

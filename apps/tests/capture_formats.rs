@@ -732,3 +732,59 @@ fn a_reader_that_goes_away_ends_the_capture_with_its_count() {
         );
     assert!(handed >= 3000, "{stderr}");
 }
+
+#[test]
+fn pcapng_blocks_are_whole_when_the_frame_fills_its_buffer() {
+    // With --max-frame 2048 the buffers are 2 KiB: a 2045..2048-byte frame
+    // leaves no room after it for the block's trailer, which then leaves in
+    // an iovec of its own; shorter ones take it in the buffer.
+    let frames: Vec<Vec<u8>> = [
+        2048usize, 2047, 2046, 2045, 2044, 2041, 2040, 60, 61, 62, 63,
+    ]
+    .iter()
+    .map(|&n| {
+        let mut f = vec![
+            0x52, 0x54, 0, 0x12, 0x34, 0x56, 2, 0, 0, 0, 0, 9, 0x88, 0xB5,
+        ];
+        f.extend((0..n - 14).map(|i| (i * 7) as u8));
+        f
+    })
+    .collect();
+    let input = tmp("fill.pcap");
+    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
+    for f in &frames {
+        w.write_packet(&pcap_file::pcap::PcapPacket::new(
+            Duration::ZERO,
+            f.len() as u32,
+            f,
+        ))
+        .unwrap();
+    }
+    drop(w);
+    for model in ["igb", "e1000"] {
+        let output = tmp(&format!("fill-{model}.pcapng"));
+        ok(&igbpoll(&[
+            "--sim",
+            model,
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "--max-frame",
+            "2048",
+            "-w",
+            output.to_str().unwrap(),
+        ]));
+        let got = read_pcapng(&output);
+        assert!(got.frames == frames, "{model}");
+        assert!(got.ends_with_isb);
+        if have("tshark") {
+            let t = Command::new("tshark")
+                .arg("-r")
+                .arg(&output)
+                .output()
+                .unwrap();
+            assert!(t.status.success());
+            assert_eq!(warnings(&t.stderr), "", "{model}: tshark reads it cleanly");
+        }
+    }
+}

@@ -80,9 +80,9 @@ pub enum Output {
         w: PcapngWriter<File>,
         /// Its name.
         path: String,
-        /// Trailers of the batch's blocks whose buffer had no tailroom for them
-        /// (reused from batch to batch).
-        spilled: Vec<EpbTrailer>,
+        /// Trailers of the batch's blocks whose buffer had no tailroom for
+        /// them, with the packet's index in the batch (reused from batch to batch).
+        spilled: Vec<(usize, EpbTrailer)>,
     },
 }
 
@@ -260,34 +260,37 @@ impl Output {
             Output::Pcapng { w, path, spilled } => {
                 // The EPB header goes into the headroom and, when the buffer has
                 // room after the kept bytes, the trailer right after them: one
-                // iovec per block. Otherwise the trailer is a second, small one.
+                // iovec per block. Otherwise the trailer is a second, small one
+                // (`spilled`: packet index and trailer, in order).
                 spilled.clear();
-                let mut layout: Vec<(usize, Option<usize>)> = Vec::with_capacity(batch.len());
-                for (p, &t) in batch.iter_mut().zip(ts) {
+                for (i, (p, &t)) in batch.iter_mut().zip(ts).enumerate() {
                     let (header, trailer, incl) = w.epb(t, p.len());
                     match p.push_front(EPB_HEADER_LEN) {
                         Ok(room) => room.copy_from_slice(&header),
                         Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
                     }
                     let body = EPB_HEADER_LEN + incl;
-                    let tb = trailer.as_bytes();
-                    if p.set_len(body + tb.len()).is_ok() {
-                        p[body..].copy_from_slice(tb);
-                        layout.push((body + tb.len(), None));
+                    let padded = trailer.padded();
+                    if p.set_len(body + padded.len()).is_ok() {
+                        // One 8-byte store; the block ends after trailer.len().
+                        p[body..].copy_from_slice(&padded);
+                        let _ = p.set_len(body + trailer.len());
+                    } else if p.set_len(body + trailer.len()).is_ok() {
+                        p[body..].copy_from_slice(trailer.as_bytes());
                     } else {
-                        layout.push((body, Some(spilled.len())));
-                        spilled.push(trailer);
+                        let _ = p.set_len(body);
+                        spilled.push((i, trailer));
                     }
                 }
-                let records: Vec<EpbRecord<'_>> = batch
-                    .iter()
-                    .zip(&layout)
-                    .map(|(p, &(n, t))| EpbRecord {
-                        block: &p[..n],
-                        trailer: t.map_or(&[][..], |i| spilled[i].as_bytes()),
-                    })
-                    .collect();
-                w.write_records(&records)
+                let mut spills = spilled.iter().peekable();
+                let records = batch.iter().enumerate().map(|(i, p)| EpbRecord {
+                    block: &p[..],
+                    trailer: match spills.next_if(|(at, _)| *at == i) {
+                        Some((_, t)) => t.as_bytes(),
+                        None => &[],
+                    },
+                });
+                w.write_record_iter(records)
                     .map_err(|source| CliError::Output {
                         path: path.clone(),
                         source,
