@@ -381,3 +381,55 @@ fn bad_core_lists_are_named() {
         assert!(err.contains(says), "{list}: {err}");
     }
 }
+
+#[test]
+fn a_filter_on_four_queues_keeps_tcpdumps_frames() {
+    if !common::have("tcpdump") {
+        eprintln!("tcpdump not installed: skipped (scripts/test-all.sh installs it)");
+        return;
+    }
+    let (input, _) = mixed_flows("flows-filter.pcap", 6_000);
+    for filter in [
+        "udp",
+        "tcp dst port 443 or udp dst port 53",
+        "src net 10.0.0.0/24",
+    ] {
+        let expected = tmp("flows-tcpdump.pcap");
+        let t = std::process::Command::new("tcpdump")
+            .arg("-r")
+            .arg(&input)
+            .arg("-w")
+            .arg(&expected)
+            .arg(filter)
+            .output()
+            .expect("tcpdump");
+        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+        let want: Vec<Vec<u8>> = read_pcap(&expected).into_iter().map(|(_, f)| f).collect();
+        assert!(
+            !want.is_empty() && want.len() < 6_000,
+            "`{filter}` selects some"
+        );
+        let out = tmp("flows-filtered.pcap");
+        let err = ok(&igbpoll(&[
+            "--sim",
+            "igb",
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "--queues",
+            "4",
+            "--cores",
+            "0-1",
+            "-w",
+            out.to_str().unwrap(),
+            filter,
+        ]));
+        let got: Vec<Vec<u8>> = read_pcap(&out).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(multiset(&got), multiset(&want), "`{filter}`: {err}");
+        assert_flow_order(&got);
+        assert!(
+            err.contains(&format!("{} packets filtered out", 6_000 - want.len())),
+            "{err}"
+        );
+    }
+}
