@@ -200,7 +200,8 @@ pub struct CaptureArgs {
     /// NIC's jumbo-frame limit, 9724 on igb and 16124 on the 82540EM (9018 for
     /// the usual jumbo frames), turns on the NIC's long-packet
     /// reception (LPE; on igb, RLPML = BYTES + 4) with receive buffers that hold
-    /// such a frame whole.
+    /// such a frame whole. The 82540EM has no length limit register: it takes
+    /// frames up to its buffer size (a power of two, 4 to 16 KiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1514..=16124))]
     pub max_frame: Option<u16>,
 
