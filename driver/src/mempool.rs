@@ -509,4 +509,60 @@ pub(crate) mod tests {
         let base = pool.inner().mem.iova();
         assert_eq!(b.iova(), base + (BUF_STRIDE + HEADROOM) as u64);
     }
+
+    #[test]
+    fn long_buffers_have_their_own_stride_and_bad_lengths_are_refused() {
+        let be = HeapBackend::default();
+        for bad in [0, 1000, 1536, MAX_BUF_LEN + 1024] {
+            assert!(matches!(
+                Mempool::with_buffer_len(&be, 2, bad),
+                Err(DmaError::BufferLen { len }) if len == bad
+            ));
+        }
+        let pool = Mempool::with_buffer_len(&be, 3, 9 * 1024).unwrap();
+        assert_eq!(pool.buffer_len(), 9216);
+        let big = vec![0xA5; 9216];
+        let a = pool.alloc_from(&big).unwrap();
+        let b = pool.alloc_from(&big[..100]).unwrap();
+        assert!(pool.alloc_from(&vec![0; 9217]).is_none());
+        assert_eq!(
+            &a[..],
+            &big[..],
+            "a whole 9 KiB frame, not overwritten by the next"
+        );
+        assert_eq!(b.iova() - a.iova(), (HEADROOM + 9216) as u64);
+        assert_eq!(a.capacity(), 9216);
+        let mut c = pool.alloc().unwrap();
+        assert_eq!(c.set_len(9216 + 1), Err(NoRoom));
+        assert!(c.set_len(9216).is_ok());
+    }
+
+    #[test]
+    fn reclaimed_packets_give_their_references_back_in_one_go() {
+        let be = HeapBackend::default();
+        let pool = Mempool::new(&be, 4).unwrap();
+        let other = Mempool::new(&be, 1).unwrap();
+        let pkts: Vec<Packet> = (0..3).map(|_| pool.alloc().unwrap()).collect();
+        assert_eq!(pool.inner().refs.load(Ordering::Relaxed), 4);
+        let idx: Vec<u32> = pkts.into_iter().map(|p| pool.reclaim(p).unwrap()).collect();
+        pool.release_reclaimed(idx.len());
+        assert_eq!(pool.inner().refs.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            pool.free_count(),
+            1,
+            "reclaimed buffers are the caller's, not free"
+        );
+        let foreign = other.alloc().unwrap();
+        assert!(!pool.owns(&foreign));
+        assert!(pool.reclaim(foreign).is_err());
+        for i in idx {
+            pool.free_raw(i);
+        }
+        assert_eq!(pool.free_count(), 4);
+        assert_eq!(
+            other.free_count(),
+            1,
+            "the foreign packet went back to its own pool"
+        );
+    }
 }
