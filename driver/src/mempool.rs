@@ -358,6 +358,31 @@ impl Packet {
         Ok(head)
     }
 
+    /// Puts `bytes` in front of the data (into the headroom): as
+    /// [`Packet::push_front`] then a copy, without zeroing the bytes first.
+    #[inline]
+    pub fn prepend(&mut self, bytes: &[u8]) -> Result<(), NoRoom> {
+        let n = bytes.len();
+        if n > self.off as usize {
+            return Err(NoRoom);
+        }
+        self.off -= n as u16;
+        self.len += n as u16;
+        let start = self.start();
+        // SAFETY: as in deref_mut (the bytes are this packet's own, now part
+        // of its data); `&mut self` makes this the only view.
+        unsafe { self.pool_inner().mem.slice_mut(start, n) }.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Shortens the data to `len` bytes (nothing happens if it is not longer).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len as usize {
+            self.len = len as u16;
+        }
+    }
+
     /// Removes `n` bytes from the front of the data.
     pub fn pull_front(&mut self, n: usize) -> Result<(), NoRoom> {
         if n > self.len as usize {
@@ -535,6 +560,24 @@ pub(crate) mod tests {
         let mut c = pool.alloc().unwrap();
         assert_eq!(c.set_len(9216 + 1), Err(NoRoom));
         assert!(c.set_len(9216).is_ok());
+    }
+
+    #[test]
+    fn prepend_and_truncate() {
+        let pool = Mempool::new(&HeapBackend::default(), 1).unwrap();
+        let mut p = pool.alloc_from(&[7; 60]).unwrap();
+        p.prepend(&[1, 2, 3]).unwrap();
+        assert_eq!(p.len(), 63);
+        assert_eq!(&p[..4], &[1, 2, 3, 7]);
+        assert_eq!(p.headroom(), HEADROOM - 3);
+        p.truncate(10);
+        assert_eq!(&p[..], &[1, 2, 3, 7, 7, 7, 7, 7, 7, 7]);
+        p.truncate(20);
+        assert_eq!(p.len(), 10, "truncate never grows");
+        assert_eq!(p.prepend(&[0; HEADROOM]), Err(NoRoom));
+        assert_eq!(p.len(), 10, "a refused prepend changes nothing");
+        p.prepend(&[9; HEADROOM - 3]).unwrap();
+        assert_eq!(p.headroom(), 0);
     }
 
     #[test]

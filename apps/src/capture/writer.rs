@@ -242,14 +242,11 @@ impl Output {
                         split = w.timestamp(t);
                     }
                     let (header, incl) = w.record_header_at(split, p.len());
-                    match p.push_front(RECORD_HEADER_LEN) {
-                        Ok(room) => room.copy_from_slice(&header),
-                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
+                    if p.prepend(&header).is_err() {
+                        unreachable!("every buffer has {HEADROOM} bytes of headroom");
                     }
-                    if RECORD_HEADER_LEN + incl < p.len() {
-                        // Cut to the snapshot length (the buffer is done with after this).
-                        let _ = p.set_len(RECORD_HEADER_LEN + incl);
-                    }
+                    // Cut to the snapshot length (the buffer is done with after this).
+                    p.truncate(RECORD_HEADER_LEN + incl);
                 }
                 w.write_record_slices(batch.iter().map(|p| &p[..]))
                     .map_err(|source| CliError::Output {
@@ -265,9 +262,8 @@ impl Output {
                 spilled.clear();
                 for (i, (p, &t)) in batch.iter_mut().zip(ts).enumerate() {
                     let (header, trailer, incl) = w.epb(t, p.len());
-                    match p.push_front(EPB_HEADER_LEN) {
-                        Ok(room) => room.copy_from_slice(&header),
-                        Err(_) => unreachable!("every buffer has {HEADROOM} bytes of headroom"),
+                    if p.prepend(&header).is_err() {
+                        unreachable!("every buffer has {HEADROOM} bytes of headroom");
                     }
                     let body = EPB_HEADER_LEN + incl;
                     let padded = trailer.padded();
