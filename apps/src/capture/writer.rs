@@ -242,6 +242,11 @@ impl Output {
                         split = w.timestamp(t);
                     }
                     let (header, incl) = w.record_header_at(split, p.len());
+                    // Load the frame's first line now: the misses on what the
+                    // NIC wrote from another core then overlap here, instead of
+                    // stalling one by one in the kernel's copy (pcapng's
+                    // trailer store after the frame does this already).
+                    std::hint::black_box(p.first().copied());
                     if p.prepend(&header).is_err() {
                         unreachable!("every buffer has {HEADROOM} bytes of headroom");
                     }
