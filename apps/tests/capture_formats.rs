@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{have, igbpoll, ok, read_pcap, summary_count, tmp};
+use common::{have, igbpoll, ok, read_pcap, summary_count, tcpdump_filtered, tmp, write_pcap};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -244,12 +244,7 @@ fn host_capture() -> (PathBuf, Vec<Vec<u8>>) {
         }
     }
     let path = tmp("host-capture.pcap");
-    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
-    for (i, f) in frames.iter().enumerate() {
-        let p =
-            pcap_file::pcap::PcapPacket::new(Duration::from_micros(i as u64), f.len() as u32, f);
-        w.write_packet(&p).unwrap();
-    }
+    write_pcap(&path, &frames);
     (path, frames)
 }
 
@@ -271,19 +266,9 @@ fn a_host_capture_replays_as_a_wire_carries_it() {
         "less 64",
         "tcp[13] = 0x10",
     ] {
-        let expected = tmp("host-tcpdump.pcap");
-        let t = Command::new("tcpdump")
-            .arg("-r")
-            .arg(&input)
-            .arg("-w")
-            .arg(&expected)
-            .arg(filter)
-            .output()
-            .expect("tcpdump");
-        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
         // What the wire carries: short frames padded with zeros to 60 by the
         // sender; the NIC drops the long ones (ROC).
-        let expected: Vec<Vec<u8>> = read_pcap(&expected)
+        let expected: Vec<Vec<u8>> = tcpdump_filtered(&input, filter)
             .into_iter()
             .filter(|f| f.len() <= 1514)
             .map(|mut f| {
@@ -751,16 +736,7 @@ fn pcapng_blocks_are_whole_when_the_frame_fills_its_buffer() {
     })
     .collect();
     let input = tmp("fill.pcap");
-    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
-    for f in &frames {
-        w.write_packet(&pcap_file::pcap::PcapPacket::new(
-            Duration::ZERO,
-            f.len() as u32,
-            f,
-        ))
-        .unwrap();
-    }
-    drop(w);
+    write_pcap(&input, &frames);
     for model in ["igb", "e1000"] {
         let output = tmp(&format!("fill-{model}.pcapng"));
         ok(&igbpoll(&[

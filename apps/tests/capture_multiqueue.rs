@@ -394,17 +394,7 @@ fn a_filter_on_four_queues_keeps_tcpdumps_frames() {
         "tcp dst port 443 or udp dst port 53",
         "src net 10.0.0.0/24",
     ] {
-        let expected = tmp("flows-tcpdump.pcap");
-        let t = std::process::Command::new("tcpdump")
-            .arg("-r")
-            .arg(&input)
-            .arg("-w")
-            .arg(&expected)
-            .arg(filter)
-            .output()
-            .expect("tcpdump");
-        assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
-        let want: Vec<Vec<u8>> = read_pcap(&expected).into_iter().map(|(_, f)| f).collect();
+        let want = common::tcpdump_filtered(&input, filter);
         assert!(
             !want.is_empty() && want.len() < 6_000,
             "`{filter}` selects some"

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{have, igbpoll, read_frames, tmp};
+use common::{have, igbpoll, read_frames, tmp, write_pcap};
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -195,12 +195,7 @@ fn send_transmits_jumbo_frames_whole_and_skips_longer_ones() {
     // A host capture's GRO frame: longer than any buffer.
     frames.push(vec![0x11; 20000]);
     let input = tmp("jumbo-send.pcap");
-    let mut w = pcap_file::pcap::PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
-    for f in &frames {
-        let p = pcap_file::pcap::PcapPacket::new(std::time::Duration::ZERO, f.len() as u32, f);
-        w.write_packet(&p).unwrap();
-    }
-    drop(w);
+    write_pcap(&input, &frames);
     // The 82576 sends frames of up to 9724 bytes (9728 with the FCS), the
     // 82540EM up to 16124.
     for (model, sent) in [("e1000", 6), ("igb", 5)] {

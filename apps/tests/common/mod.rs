@@ -150,3 +150,34 @@ pub fn complete_pcapng(path: &Path) -> Vec<Vec<u8>> {
     );
     complete_frames(path)
 }
+
+/// Writes `frames` as a classic pcap file, 1 µs apart.
+pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let file = std::fs::File::create(path).expect("create pcap");
+    let mut w = pcap_file::pcap::PcapWriter::new(file).expect("pcap header");
+    for (i, f) in frames.iter().enumerate() {
+        let ts = std::time::Duration::from_micros(i as u64);
+        w.write_packet(&pcap_file::pcap::PcapPacket::new(ts, f.len() as u32, f))
+            .expect("pcap record");
+    }
+}
+
+/// The frames `tcpdump -r input -w … filter` keeps, in order.
+pub fn tcpdump_filtered(input: &Path, filter: &str) -> Vec<Vec<u8>> {
+    let out = tmp(&format!(
+        "tcpdump-filtered-{:x}.pcap",
+        filter
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    ));
+    let t = Command::new("tcpdump")
+        .arg("-r")
+        .arg(input)
+        .arg("-w")
+        .arg(&out)
+        .arg(filter)
+        .output()
+        .expect("tcpdump");
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    read_pcap(&out)
+}
