@@ -41,7 +41,11 @@ pub fn generated_frame(src: [u8; 6], seq: u64, size: usize, out: &mut Vec<u8>) {
 ///
 /// # Errors
 /// No frame of the file can be sent.
-fn sendable_frames(path: &Path, replay: &Replay, limit: usize) -> Result<Vec<Vec<u8>>, CliError> {
+fn sendable_frames<'a>(
+    path: &Path,
+    replay: &'a Replay,
+    limit: usize,
+) -> Result<Vec<&'a [u8]>, CliError> {
     let (fit, long): (Vec<&[u8]>, Vec<&[u8]>) = replay.frames().partition(|f| f.len() <= limit);
     if let Some(longest) = long.iter().map(|f| f.len()).max() {
         log::warn!(
@@ -63,7 +67,7 @@ fn sendable_frames(path: &Path, replay: &Replay, limit: usize) -> Result<Vec<Vec
             reason: format!("nothing to send: {why}"),
         });
     }
-    Ok(fit.into_iter().map(<[u8]>::to_vec).collect())
+    Ok(fit)
 }
 
 /// Runs `send`.
@@ -89,7 +93,8 @@ fn send_on<B: Backend>(
     args: &SendArgs,
     replay: Option<&Replay>,
 ) -> Result<(), CliError> {
-    let frames: Option<Vec<Vec<u8>>> = match (&args.pcap, replay) {
+    // Borrowed from the replay: the file's frames are not copied again.
+    let frames: Option<Vec<&[u8]>> = match (&args.pcap, replay) {
         (Some(path), Some(r)) => Some(sendable_frames(
             path,
             r,
@@ -117,7 +122,7 @@ fn send_on<B: Backend>(
     // Buffers that hold the longest frame to send: 2 KiB, or a multiple of
     // 1 KiB up to 16 KiB for jumbo frames.
     let longest = frames.map_or(usize::from(args.size), |f| {
-        f.iter().map(Vec::len).max().unwrap_or(0)
+        f.iter().map(|d| d.len()).max().unwrap_or(0)
     });
     let pool = if longest <= RX_BUF_LEN {
         dev.nic.alloc_pool(4096)?
@@ -142,7 +147,7 @@ fn send_on<B: Backend>(
         }
         while made < total && pending.len() < per_batch {
             let data: &[u8] = match frames {
-                Some(f) => &f[(made % f.len() as u64) as usize],
+                Some(f) => f[(made % f.len() as u64) as usize],
                 None => {
                     generated_frame(src, made, usize::from(args.size), &mut scratch);
                     &scratch
@@ -223,10 +228,12 @@ mod tests {
     fn frames_longer_than_the_nic_sends_are_skipped_and_short_ones_kept_unpadded() {
         let frames = vec![vec![1; 42], vec![2; 9000], vec![3; 1514], vec![4; 9725]];
         let p = Path::new("x.pcap");
-        let got = sendable_frames(p, &pcap_of(&frames), max_frame_of(Family::Igb)).unwrap();
-        assert_eq!(got, frames[..3].to_vec());
-        let got = sendable_frames(p, &pcap_of(&frames), max_frame_of(Family::E1000)).unwrap();
-        assert_eq!(got, frames);
+        let all: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        let replay = pcap_of(&frames);
+        let got = sendable_frames(p, &replay, max_frame_of(Family::Igb)).unwrap();
+        assert_eq!(got, all[..3].to_vec());
+        let got = sendable_frames(p, &replay, max_frame_of(Family::E1000)).unwrap();
+        assert_eq!(got, all);
         let err = sendable_frames(p, &pcap_of(&frames[3..]), 9724).unwrap_err();
         assert!(err.to_string().contains("every frame is longer"), "{err}");
         let err = sendable_frames(p, &pcap_of(&[]), 9724).unwrap_err();
