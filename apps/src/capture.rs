@@ -286,29 +286,32 @@ where
             .map(|f| format!(", filter `{}`", f.expression()))
             .unwrap_or_default()
     );
-    let spec = args.write.as_ref().map(|path| FileSpec {
-        format: file_format(args.format, path),
-        snaplen: args.snaplen,
-        resolution: resolution(args.precision, file_format(args.format, path)),
-        interface: Interface {
-            name: dev.nic.name(),
-            description: format!(
-                "Intel {}, MAC {}, link {}, driver igbpoll {} ({})",
-                dev.nic.model().name,
-                device::fmt_mac(dev.nic.mac()),
-                link,
-                env!("CARGO_PKG_VERSION"),
-                dev.nic.model().family
-            ),
-            mac: Some(dev.nic.mac()),
-            speed_bps: if link.up {
-                u64::from(link.speed_mbps) * 1_000_000
-            } else {
-                0
+    let spec = args.write.as_ref().map(|path| {
+        let format = file_format(args.format, path);
+        FileSpec {
+            format,
+            snaplen: args.snaplen,
+            resolution: resolution(args.precision, format),
+            interface: Interface {
+                name: dev.nic.name(),
+                description: format!(
+                    "Intel {}, MAC {}, link {}, driver igbpoll {} ({})",
+                    dev.nic.model().name,
+                    device::fmt_mac(dev.nic.mac()),
+                    link,
+                    env!("CARGO_PKG_VERSION"),
+                    dev.nic.model().family
+                ),
+                mac: Some(dev.nic.mac()),
+                speed_bps: if link.up {
+                    u64::from(link.speed_mbps) * 1_000_000
+                } else {
+                    0
+                },
+                filter: filter.as_ref().map(|f| f.expression().to_string()),
             },
-            filter: filter.as_ref().map(|f| f.expression().to_string()),
-        },
-        has_filter: filter.is_some(),
+            has_filter: filter.is_some(),
+        }
     });
     if args.queues > 1 || args.per_queue {
         let outputs = if args.per_queue {
