@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use igbpoll_driver::vfio::{VfioBackend, VfioContainer};
-use igbpoll_driver::{Backend, Nic, NicConfig};
+use igbpoll_driver::{Backend, Family, Nic, NicConfig};
 use igbpoll_hw_sim::wire::{
     FaultConfig, FaultCounters, Faulty, FaultySink, Generator, Replay, SourceExt, Tap, TapCounters,
 };
@@ -244,14 +244,24 @@ fn open_sim(
                     replay.padded_records()
                 );
             }
-            let long = match config.max_frame {
-                0 => replay.long_records(),
-                max => replay.frames_longer_than(max),
+            // With --max-frame, igb drops what is longer (RLPML); the
+            // 82540EM has no such limit and takes what fits its buffers.
+            let max = match (config.max_frame, model) {
+                (0, _) => None,
+                (max, SimModel::Igb) => Some(max),
+                (_, SimModel::E1000) => Some(config.rx_buffer_len(Family::E1000)),
+            };
+            let long = match max {
+                None => replay.long_records(),
+                Some(max) => replay.frames_longer_than(max),
             };
             if long > 0 {
-                let limit = match config.max_frame {
-                    0 => "1514 bytes (1518 with a VLAN tag)".to_string(),
-                    max => format!("{max} bytes (--max-frame)"),
+                let limit = match (max, model) {
+                    (None, _) => "1514 bytes (1518 with a VLAN tag)".to_string(),
+                    (Some(max), SimModel::Igb) => format!("{max} bytes (--max-frame)"),
+                    (Some(max), SimModel::E1000) => {
+                        format!("the 82540EM's {max}-byte buffers at this --max-frame")
+                    }
                 };
                 log::warn!(
                     "{}: {long} frames are longer than {limit}: the NIC drops them as \
