@@ -328,7 +328,7 @@ where
         } else {
             let out = match (file, &spec) {
                 (Some((file, path)), Some(spec)) => Output::file(file, path, spec)?,
-                _ => Output::lines(args.packet_buffered),
+                _ => Output::lines(args.packet_buffered, args.snaplen),
             };
             multi::Outputs::Merged(Box::new(Sink::new(out, spec.clone(), rotator)))
         };
@@ -346,7 +346,7 @@ where
             let first = (path != "-").then(|| std::path::PathBuf::from(&path));
             (Output::file(file, path, spec)?, first)
         }
-        _ => (Output::lines(args.packet_buffered), None),
+        _ => (Output::lines(args.packet_buffered, args.snaplen), None),
     };
     // The device and the first file are open: nothing further needs root.
     if let Some(user) = &args.user {

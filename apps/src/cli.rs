@@ -170,7 +170,8 @@ pub struct CaptureArgs {
         short = 's',
         long = "snapshot-length",
         value_name = "SNAPLEN",
-        default_value_t = 262144
+        default_value_t = MAX_SNAPLEN,
+        value_parser = parse_snaplen
     )]
     pub snaplen: u32,
 
@@ -384,6 +385,20 @@ fn parse_file_size(s: &str) -> Result<u64, String> {
         }
         _ => Err(format!(
             "`{s}` is not a file size (millions of bytes, or with k/m/g)"
+        )),
+    }
+}
+
+/// tcpdump's largest snapshot length, and what `-s 0` means.
+pub const MAX_SNAPLEN: u32 = 262_144;
+
+/// tcpdump's `-s`: 1..=262144 bytes, 0 for the largest.
+fn parse_snaplen(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Ok(MAX_SNAPLEN),
+        Ok(v) if v <= MAX_SNAPLEN => Ok(v),
+        _ => Err(format!(
+            "invalid snaplen `{s}`: 1..={MAX_SNAPLEN} bytes, or 0 for {MAX_SNAPLEN}"
         )),
     }
 }

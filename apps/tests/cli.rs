@@ -141,6 +141,39 @@ fn snaplen_truncates_records() {
 }
 
 #[test]
+fn snaplen_cuts_printed_lines_as_tcpdump_does() {
+    let lines = |snap: &str| {
+        let out = igbpoll(&["--sim", "igb", "capture", "-c", "50", "-s", snap]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split_once(' ').map_or("", |(_, rest)| rest).to_owned())
+            .collect::<Vec<_>>()
+    };
+    // 20 bytes hold the Ethernet header and not the next one: every line names
+    // the ethertype and ends where the frame was cut.
+    let cut = lines("20");
+    assert_eq!(cut.len(), 50);
+    assert!(
+        cut.iter()
+            .all(|l| l.contains(", length ") && l.ends_with(']')),
+        "{cut:?}"
+    );
+    assert!(cut.iter().any(|l| l.ends_with("[|ip]")), "{cut:?}");
+    // 0 means the largest, the same lines as without -s (same seed, same frames).
+    let whole = lines("0");
+    assert_eq!(whole, lines("262144"));
+    assert!(whole.iter().any(|l| l.contains("UDP, length")), "{whole:?}");
+    let too_big = igbpoll(&["--sim", "igb", "capture", "-c", "1", "-s", "262145"]);
+    assert!(!too_big.status.success());
+    assert!(String::from_utf8_lossy(&too_big.stderr).contains("invalid snaplen"));
+}
+
+#[test]
 fn send_leaves_the_wire_as_given() {
     for model in ["e1000", "igb"] {
         let (input, frames) = reference("send", model);

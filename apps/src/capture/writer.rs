@@ -66,6 +66,8 @@ pub enum Output {
         last_flush_ns: u64,
         /// Lines handed to `out` so far.
         printed: u64,
+        /// Bytes of each frame decoded (`-s`), as tcpdump prints a cut frame.
+        snaplen: usize,
     },
     /// A pcap file.
     Pcap {
@@ -117,14 +119,16 @@ pub fn isb(s: &Snapshot, end_ns: u64, written: u64, has_filter: bool) -> Interfa
 }
 
 impl Output {
-    /// Printed lines (`-U`: flushed after every batch).
-    pub fn lines(every_batch: bool) -> Output {
+    /// Printed lines (`-U`: flushed after every batch), each decoding at most
+    /// `snaplen` bytes of its frame (`-s`).
+    pub fn lines(every_batch: bool, snaplen: u32) -> Output {
         Output::Lines {
             out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
             line: String::with_capacity(256),
             every_batch,
             last_flush_ns: 0,
             printed: 0,
+            snaplen: snaplen as usize,
         }
     }
 
@@ -210,6 +214,7 @@ impl Output {
                 every_batch,
                 last_flush_ns,
                 printed,
+                snaplen,
             } => {
                 let err = |source| CliError::Output {
                     path: "stdout".into(),
@@ -218,7 +223,8 @@ impl Output {
                 for (p, &t) in batch.iter().zip(ts) {
                     line.clear();
                     // Writing into a String cannot fail.
-                    let _ = write_summary(line, t, p, p.len());
+                    let kept = &p[..p.len().min(*snaplen)];
+                    let _ = write_summary(line, t, kept, p.len());
                     line.push('\n');
                     out.write_all(line.as_bytes()).map_err(err)?;
                     *printed += 1;
