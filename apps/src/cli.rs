@@ -45,33 +45,40 @@ pub struct DeviceArgs {
     /// Drive the NIC at this PCI address (e.g. 0000:03:00.0) through VFIO.
     /// It must be bound to vfio-pci first: `igbpoll bind BDF`.
     #[arg(long, value_name = "BDF", global = true, conflicts_with = "sim")]
+    #[arg(help_heading = "Device")]
     pub pci: Option<igbpoll_driver::pci::PciAddress>,
 
     /// With --pci: use VFIO's no-IOMMU mode. This gives up all DMA protection
     /// (the NIC can then read and write any memory of the machine) and needs a
     /// kernel built with CONFIG_VFIO_NOIOMMU and `enable_unsafe_noiommu_mode=1`.
     #[arg(long, global = true, requires = "pci")]
+    #[arg(help_heading = "Device")]
     pub unsafe_noiommu: bool,
 
     /// Run on a simulated NIC: e1000 (82540EM) or igb (82576).
     #[arg(long, value_name = "MODEL", global = true)]
+    #[arg(help_heading = "Device")]
     pub sim: Option<SimModelArg>,
 
     /// Simulator: feed the wire from this pcap or pcapng file instead of the generator.
     #[arg(long, value_name = "FILE", global = true)]
+    #[arg(help_heading = "Simulator")]
     pub sim_replay: Option<PathBuf>,
 
     /// Simulator: generate fixed-size UDP frames of BYTES (without FCS, 60..=1514)
     /// instead of the mixed ARP/ICMP/UDP/TCP traffic.
     #[arg(long, value_name = "BYTES", global = true, value_parser = clap::value_parser!(u16).range(60..=1514))]
+    #[arg(help_heading = "Simulator")]
     pub sim_size: Option<u16>,
 
     /// Simulator: offer frames at PPS frames per second (default: as fast as possible).
     #[arg(long, value_name = "PPS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Simulator")]
     pub sim_rate: Option<u64>,
 
     /// Simulator: seed of the traffic generator.
     #[arg(long, value_name = "N", global = true, default_value_t = 1)]
+    #[arg(help_heading = "Simulator")]
     pub sim_seed: u64,
 
     /// Simulator: connect the simulated wire to the host TAP device IFNAME
@@ -85,29 +92,35 @@ pub struct DeviceArgs {
         requires = "sim",
         conflicts_with_all = ["sim_replay", "sim_size", "sim_rate"]
     )]
+    #[arg(help_heading = "Simulator")]
     pub tap: Option<String>,
 
     /// Simulator: drop each frame on the wire (both directions) with probability
     /// RATE: a fraction 0..=1 (0.01) or a percentage (1%).
     #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    #[arg(help_heading = "Simulator")]
     pub sim_loss: Option<f64>,
 
     /// Simulator: hold a frame back behind the next one with probability RATE
     /// (released at once when the wire goes idle).
     #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    #[arg(help_heading = "Simulator")]
     pub sim_reorder: Option<f64>,
 
     /// Simulator: deliver a frame twice with probability RATE.
     #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    #[arg(help_heading = "Simulator")]
     pub sim_dup: Option<f64>,
 
     /// Simulator: flip 1 to 3 bits after the Ethernet header with probability
     /// RATE (the FCS stays valid: the stack's checksums must catch it).
     #[arg(long, value_name = "RATE", global = true, requires = "sim", value_parser = igbpoll_hw_sim::wire::fault::parse_rate)]
+    #[arg(help_heading = "Simulator")]
     pub sim_corrupt: Option<f64>,
 
     /// Simulator: seed of the fault decisions (same seed, same decisions).
     #[arg(long, value_name = "N", global = true, default_value_t = 1)]
+    #[arg(help_heading = "Simulator")]
     pub sim_fault_seed: u64,
 }
 
@@ -123,7 +136,7 @@ pub enum SimModelArg {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Capture frames: print a line per packet, or write a pcap file.
+    /// Capture frames: print a line per packet, or write pcap or pcapng files.
     Capture(CaptureArgs),
     /// Transmit generated frames or the frames of a capture file.
     Send(SendArgs),
@@ -149,20 +162,24 @@ pub enum Command {
     igbpoll --sim igb capture -w - -U | wireshark -k -i -")]
 pub struct CaptureArgs {
     /// Stop after COUNT packets (counted after the filter).
-    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    #[arg(short = 'c', long = "count", value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Stopping")]
     pub count: Option<u64>,
 
     /// Stop after SECONDS.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(help_heading = "Stopping")]
     pub duration: Option<f64>,
 
     /// Write packets to FILE (`-` for stdout) instead of printing them.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
+    #[arg(help_heading = "Output")]
     pub write: Option<String>,
 
     /// File format of -w: by default pcap for a name ending in `.pcap`,
     /// pcapng for anything else (stdout included).
     #[arg(long, value_name = "FORMAT")]
+    #[arg(help_heading = "Output")]
     pub format: Option<FileFormat>,
 
     /// Keep at most SNAPLEN bytes of each packet (0 = 262144, as tcpdump).
@@ -173,26 +190,31 @@ pub struct CaptureArgs {
         default_value_t = MAX_SNAPLEN,
         value_parser = parse_snaplen
     )]
+    #[arg(help_heading = "Output")]
     pub snaplen: u32,
 
     /// Timestamp precision of the file (pcap magic number, pcapng if_tsresol).
     /// Default: micro for pcap (tcpdump's default, which every pcap reader
     /// takes), nano for pcapng (if_tsresol 9, which every pcapng reader honours).
     #[arg(long = "time-stamp-precision", value_name = "PRECISION")]
+    #[arg(help_heading = "Output")]
     pub precision: Option<Precision>,
 
     /// Packet-buffered output: flush after every polled batch (never per
     /// packet) and at least every 100 ms. File output is always written by one
     /// gathered write per batch; this makes printed lines follow too.
     #[arg(short = 'U', long = "packet-buffered")]
+    #[arg(help_heading = "Output")]
     pub packet_buffered: bool,
 
     /// Read the filter expression from FILE (`#` starts a comment), as tcpdump -F.
     #[arg(short = 'F', value_name = "FILE")]
+    #[arg(help_heading = "Filter")]
     pub filter_file: Option<PathBuf>,
 
     /// Receive descriptors in the ring (power of two, 8..=4096).
     #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(help_heading = "Receive")]
     pub ring: usize,
 
     /// Longest frame to capture, in bytes without the FCS. Without it, the
@@ -204,30 +226,36 @@ pub struct CaptureArgs {
     /// such a frame whole. The 82540EM has no length limit register: it takes
     /// frames up to its buffer size (a power of two, 4 to 16 KiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1514..=16124))]
+    #[arg(help_heading = "Receive")]
     pub max_frame: Option<u16>,
 
     /// Packets taken from the ring per poll.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(help_heading = "Receive")]
     pub batch: u32,
 
     /// Do not put the NIC in promiscuous mode.
     #[arg(short = 'p', long = "no-promiscuous-mode")]
+    #[arg(help_heading = "Receive")]
     pub no_promisc: bool,
 
     /// Rotate -w FILE when it is larger than SIZE millions of bytes (tcpdump -C;
     /// fractions allowed, or a k/m/g suffix for KiB/MiB/GiB). Files are FILE,
     /// FILE1, FILE2... (FILE0... with -W).
     #[arg(short = 'C', value_name = "SIZE", value_parser = parse_file_size)]
+    #[arg(help_heading = "Rotation")]
     pub file_size: Option<u64>,
 
     /// Rotate -w FILE every SECONDS (tcpdump -G); FILE may hold strftime
     /// conversions (%Y %m %d %H %M %S %s ...), expanded in local time.
     #[arg(short = 'G', value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Rotation")]
     pub rotate_seconds: Option<u64>,
 
     /// With -C: a ring of FILES files, reusing the oldest (tcpdump -W). With
     /// -G alone: stop after FILES files.
     #[arg(short = 'W', value_name = "FILES", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(help_heading = "Rotation")]
     pub file_count: Option<u32>,
 
     /// dumpcap's ring buffer: duration:N (seconds per file), interval:N (files
@@ -235,28 +263,33 @@ pub struct CaptureArgs {
     /// (1000 bytes), packets:N, files:N (keep the last N, deleting older ones).
     /// Files are PREFIX_NNNNN_YYYYmmddHHMMSS.EXT. Repeat for several.
     #[arg(short = 'b', long = "ring-buffer", value_name = "KEY:VALUE", value_parser = parse_ring_option)]
+    #[arg(help_heading = "Rotation")]
     pub ring_buffer: Vec<RingOption>,
 
     /// Print a line per second to stderr: packets/s, Mbit/s, drops by cause,
     /// warning events, receive ring occupancy.
     #[arg(long)]
+    #[arg(help_heading = "Reporting")]
     pub stats: bool,
 
     /// After the NIC and the first output file are open, drop privileges to
     /// USER (its uid, gid and groups); the first file is handed to USER too, and
     /// later files are created as USER.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    #[arg(help_heading = "Privileges")]
     pub user: Option<String>,
 
     /// Packets the receive thread may hand to the writer thread before the
     /// writer has written them; beyond that, packets are dropped and counted
     /// as "the writer fell behind".
     #[arg(long, value_name = "PACKETS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
+    #[arg(help_heading = "Receive")]
     pub writer_buffer: u32,
 
     /// Receive queues (igb: RSS spreads flows over them by the Toeplitz hash;
     /// up to 16 on the 82576, 8 on the I350, 4 on the I210; the e1000 has one).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(help_heading = "Receive")]
     pub queues: u16,
 
     /// CPUs the receive threads run on, one thread pinned to each (`0,1`,
@@ -264,6 +297,7 @@ pub struct CaptureArgs {
     /// thread when there are more queues than cores. Without it: one unpinned
     /// thread per queue, at most one per CPU.
     #[arg(long, value_name = "LIST", value_parser = parse_cores)]
+    #[arg(help_heading = "Receive")]
     pub cores: Option<Cores>,
 
     /// With --queues N and -w NAME.EXT: one file per queue, NAME.qN.EXT, each
@@ -271,6 +305,7 @@ pub struct CaptureArgs {
     /// merged in timestamp order. With -C/-G/-W/-b each queue's files rotate
     /// on their own (NAME.qN.EXT1…, or dumpcap's NAME.qN_00001_…).
     #[arg(long)]
+    #[arg(help_heading = "Output")]
     pub per_queue: bool,
 
     /// A tcpdump filter expression (libpcap syntax), in one argument or as
