@@ -12,6 +12,7 @@
 
 pub mod live;
 mod multi;
+pub mod postrotate;
 mod privs;
 pub mod rotate;
 pub mod writer;
@@ -192,6 +193,13 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
     let policy = Policy::from_args(args)?;
+    if args.post_rotate.is_some() {
+        if args.write.as_deref().is_none_or(|w| w == "-") {
+            return Err(CliError::Usage("-z needs -w FILE (not stdout)".into()));
+        }
+        // Checked before the NIC is touched or a file created.
+        post_rotate(args)?;
+    }
     if args.per_queue && args.write.as_deref().is_none_or(|w| w == "-") {
         return Err(CliError::Usage(
             "--per-queue needs -w FILE (one file per queue: FILE.qN.EXT)".into(),
@@ -258,6 +266,14 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, queue_rotators, &stop))
 }
 
+/// `-z COMMAND`, checked.
+fn post_rotate(args: &CaptureArgs) -> Result<Option<postrotate::PostRotate>, CliError> {
+    args.post_rotate
+        .as_deref()
+        .map(postrotate::PostRotate::new)
+        .transpose()
+}
+
 /// The capture on an opened device; generic over the backend so register
 /// accesses compile to the backend's own code (volatile MMIO on VFIO).
 #[allow(clippy::too_many_arguments)]
@@ -321,7 +337,8 @@ where
             for (q, ((file, path), rot)) in files.enumerate() {
                 let mut s = spec.clone();
                 s.interface.description = format!("{}, RSS queue {q}", s.interface.description);
-                let sink = Sink::new(Output::file(file, path, &s)?, Some(s), rot);
+                let sink = Sink::new(Output::file(file, path, &s)?, Some(s), rot)
+                    .with_post_rotate(post_rotate(args)?);
                 sinks.push(sink.of_queue(q));
             }
             multi::Outputs::PerQueue(sinks)
@@ -330,7 +347,8 @@ where
                 (Some((file, path)), Some(spec)) => Output::file(file, path, spec)?,
                 _ => Output::lines(args.packet_buffered, args.snaplen),
             };
-            multi::Outputs::Merged(Box::new(Sink::new(out, spec.clone(), rotator)))
+            let sink = Sink::new(out, spec.clone(), rotator).with_post_rotate(post_rotate(args)?);
+            multi::Outputs::Merged(Box::new(sink))
         };
         if let Some(user) = &args.user {
             let first = args
@@ -352,7 +370,7 @@ where
     if let Some(user) = &args.user {
         privs::drop_to(user, first_path.as_deref())?;
     }
-    let sink = Sink::new(out, spec, rotator);
+    let sink = Sink::new(out, spec, rotator).with_post_rotate(post_rotate(args)?);
     let live = Live::default();
     let slots = (args.writer_buffer as usize).next_power_of_two();
     let ring_err = |e: igbpoll_ring::CapacityError| CliError::Usage(e.to_string());
@@ -699,6 +717,9 @@ fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32)
             secs,
             acc.captured as f64 / secs
         );
+    }
+    if let Some((started, failed)) = w.post_rotate {
+        let _ = writeln!(e, "-z command run on {started} files, {failed} failed");
     }
     let cpu = |ns: Option<u64>, n: u64| match ns {
         Some(ns) if n > 0 => format!("{:.1}", ns as f64 / n as f64),

@@ -258,6 +258,14 @@ pub struct CaptureArgs {
     #[arg(help_heading = "Rotation")]
     pub file_count: Option<u32>,
 
+    /// Run COMMAND FILE on every finished file, after each rotation and on the
+    /// last file at the end (tcpdump -z, e.g. `-z gzip`): a program from PATH,
+    /// at the lowest CPU priority, as the -Z user; the capture does not wait for
+    /// it between files, and waits for every run before it exits.
+    #[arg(short = 'z', value_name = "COMMAND")]
+    #[arg(help_heading = "Rotation")]
+    pub post_rotate: Option<String>,
+
     /// dumpcap's ring buffer: duration:N (seconds per file), interval:N (files
     /// aligned to multiples of N seconds of the wall clock), filesize:KB
     /// (1000 bytes), packets:N, files:N (keep the last N, deleting older ones).

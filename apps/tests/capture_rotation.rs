@@ -101,6 +101,98 @@ fn size_rotation_loses_and_duplicates_nothing() {
 }
 
 #[test]
+fn post_rotate_command_gets_every_finished_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let src = dir("zsrc");
+    let (input, want) = mixed(&src);
+    // The command moves each file it is given into done/: a file moved while
+    // still being written would come out cut short or missing frames.
+    let d = dir("z-out");
+    let done = d.join("done");
+    std::fs::create_dir(&done).unwrap();
+    let script = src.join("finish.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec mv \"$1\" {}/\n", done.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, extra) in [
+        ("x.pcap", &["-C", "0.1"][..]),
+        ("y.pcapng", &["-b", "packets:500"][..]),
+    ] {
+        let w = d.join(name);
+        let mut args = vec![
+            "--sim",
+            "igb",
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "-w",
+            w.to_str().unwrap(),
+            "-z",
+            script.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let stderr = ok(&igbpoll(&args));
+        let moved = files(&done);
+        assert!(moved.len() >= 3, "{extra:?}: {moved:?}");
+        // Every file, the last one too, was handed over, and only once
+        // igbpoll had finished it; igbpoll waited for the last run.
+        assert!(
+            files(&d).iter().all(|f| f == &done),
+            "{extra:?}: left behind"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "-z command run on {} files, 0 failed",
+                moved.len()
+            )),
+            "{stderr}"
+        );
+        let mut got = Vec::new();
+        for f in &moved {
+            got.extend(complete_frames(f));
+            std::fs::remove_file(f).unwrap();
+        }
+        assert_eq!(got, want, "{extra:?}: every frame once, in order");
+    }
+    // A command that fails is counted, and the capture goes on.
+    let w = d.join("f.pcap");
+    let stderr = ok(&igbpoll(&[
+        "--sim",
+        "igb",
+        "--sim-replay",
+        input.to_str().unwrap(),
+        "capture",
+        "-w",
+        w.to_str().unwrap(),
+        "-C",
+        "0.1",
+        "-z",
+        "false",
+    ]));
+    let n = files(&d).iter().filter(|f| *f != &done).count();
+    assert!(n >= 3);
+    assert!(
+        stderr.contains(&format!("-z command run on {n} files, {n} failed")),
+        "{stderr}"
+    );
+    // A command that is not there is refused before the capture starts.
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "capture",
+        "-w",
+        w.to_str().unwrap(),
+        "-z",
+        "no-such-cmd-igbpoll",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such executable"));
+}
+
+#[test]
 fn rings_keep_the_last_files() {
     let src = dir("ringsrc");
     let (input, _) = mixed(&src);

@@ -907,6 +907,7 @@ fn write_all(
             }
             r.written = s.written;
             r.files = s.files;
+            r.post_rotate = s.post_rotate_runs();
         }
         Outputs::PerQueue(sinks) => {
             let per_q = sh
@@ -926,6 +927,11 @@ fn write_all(
                 }
                 r.written += s.written;
                 r.files += s.files;
+                if let Some((started, failed)) = s.post_rotate_runs() {
+                    let t = r.post_rotate.get_or_insert((0, 0));
+                    t.0 += started;
+                    t.1 += failed;
+                }
             }
         }
     }

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use igbpoll_driver::Packet;
 use igbpoll_ring::{Consumer, Full, PopError, Producer};
 
 use super::live::{thread_cpu_ns, Live, Snapshot};
+use super::postrotate::PostRotate;
 use super::rotate::{Next, Rotator};
 use crate::cli::FileFormat;
 use crate::device;
@@ -180,6 +181,16 @@ impl Output {
             Output::Lines { printed, .. } => *printed,
             Output::Pcap { w, .. } => w.totals().packets,
             Output::Pcapng { w, .. } => w.totals().packets,
+        }
+    }
+
+    /// The file's name (none for printed lines or stdout).
+    fn path(&self) -> Option<&str> {
+        match self {
+            Output::Lines { .. } => None,
+            Output::Pcap { path, .. } | Output::Pcapng { path, .. } => {
+                (path != "-").then_some(path.as_str())
+            }
         }
     }
 
@@ -359,6 +370,8 @@ pub struct Sink {
     /// With `--per-queue`: the queue whose packets this sink writes (its
     /// rotated files' statistics blocks give that queue's counters).
     queue: Option<usize>,
+    /// `-z`: the command run on every finished file.
+    post: Option<PostRotate>,
 }
 
 impl Sink {
@@ -372,7 +385,14 @@ impl Sink {
             written: 0,
             files: 1,
             queue: None,
+            post: None,
         }
+    }
+
+    /// Runs `post` (`-z`) on every file this sink finishes.
+    pub fn with_post_rotate(mut self, post: Option<PostRotate>) -> Sink {
+        self.post = post;
+        self
     }
 
     /// The sink of queue `q` (`--per-queue`).
@@ -477,7 +497,11 @@ impl Sink {
                 }
                 None => s,
             };
+            let path = out.path().map(PathBuf::from);
             out.finish(&isb(&s, device::now_ns(), self.written, spec.has_filter))?;
+            if let (Some(post), Some(path)) = (self.post.as_mut(), path) {
+                post.run(&path);
+            }
         }
         match next {
             Next::Stop => Ok(false),
@@ -509,10 +533,29 @@ impl Sink {
     /// Ends the last file with the final counters.
     pub(super) fn finish(&mut self, last: &Snapshot) -> Result<(), CliError> {
         let has_filter = self.spec.as_ref().is_some_and(|s| s.has_filter);
-        match self.out.take() {
-            Some(out) => out.finish(&isb(last, last.at_ns, self.written, has_filter)),
+        let res = match self.out.take() {
+            Some(out) => {
+                let path = out.path().map(PathBuf::from);
+                let res = out.finish(&isb(last, last.at_ns, self.written, has_filter));
+                if let (Some(post), Some(path), true) = (self.post.as_mut(), path, res.is_ok()) {
+                    post.run(&path);
+                }
+                res
+            }
             None => Ok(()),
+        };
+        if let Some(post) = self.post.as_mut() {
+            if post.running() > 0 {
+                log::info!("waiting for {} run(s) of the -z command", post.running());
+            }
+            post.reap(true);
         }
+        res
+    }
+
+    /// `-z`: runs started and runs failed.
+    pub(super) fn post_rotate_runs(&self) -> Option<(u64, u64)> {
+        self.post.as_ref().map(|p| (p.started, p.failed))
     }
 }
 
@@ -533,6 +576,8 @@ pub struct WriterReport {
     pub written: u64,
     /// Files opened.
     pub files: u64,
+    /// `-z`: runs of the command started, and those that failed.
+    pub post_rotate: Option<(u64, u64)>,
     /// The file count of `-G … -W` ended the capture.
     pub file_limit: bool,
     /// The write error that stopped the writer.
@@ -650,6 +695,7 @@ pub fn run(
     }
     r.written = sink.written;
     r.files = sink.files;
+    r.post_rotate = sink.post_rotate_runs();
     r.cpu_ns = cpu0.and_then(|a| thread_cpu_ns().map(|b| b.saturating_sub(a)));
     r
 }
