@@ -188,6 +188,8 @@ pub fn resolution(asked: Option<Precision>, format: FileFormat) -> Resolution {
 
 /// Runs `capture`.
 pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
+    let folded = args.with_autostop();
+    let args = &folded;
     let filter = filter_of(args)?;
     if args.write.is_none() && args.format.is_some() {
         return Err(CliError::Usage("--format needs -w FILE".into()));
@@ -681,7 +683,7 @@ fn print_summary(acc: &Accounting, rx: &RxReport, w: &WriterReport, budget: u32)
     );
     if acc.not_written() > 0 {
         let why = if w.file_limit {
-            "the file count (-W) was reached"
+            "the file limit (-W, -a files, -a filesize) was reached"
         } else {
             "the writer stopped on an error"
         };

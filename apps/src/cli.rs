@@ -160,6 +160,7 @@ pub enum Command {
     igbpoll --sim igb capture -c 10 'udp port 53 and host 10.0.0.1'\n  \
     igbpoll --sim igb capture -w out.pcapng --duration 5 tcp port 80\n  \
     igbpoll --sim igb capture -w - -U | wireshark -k -i -")]
+#[derive(Clone)]
 pub struct CaptureArgs {
     /// Stop after COUNT packets (counted after the filter).
     #[arg(short = 'c', long = "count", value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
@@ -257,6 +258,14 @@ pub struct CaptureArgs {
     #[arg(short = 'W', value_name = "FILES", value_parser = clap::value_parser!(u32).range(1..))]
     #[arg(help_heading = "Rotation")]
     pub file_count: Option<u32>,
+
+    /// dumpcap's autostop: duration:N (seconds), packets:N, filesize:KB (stop
+    /// once the file holds KB x 1000 bytes; with -b, start the next file
+    /// instead, as dumpcap does), files:N (with -b: stop after N files).
+    /// Repeat for several; the first condition met ends the capture.
+    #[arg(short = 'a', long = "autostop", value_name = "KEY:VALUE", value_parser = parse_autostop)]
+    #[arg(help_heading = "Stopping")]
+    pub autostop: Vec<AutoStop>,
 
     /// Run COMMAND FILE on every finished file, after each rotation and on the
     /// last file at the end (tcpdump -z, e.g. `-z gzip`): a program from PATH,
@@ -388,6 +397,79 @@ pub enum RingOption {
     Packets(u64),
     /// `files:N`: keep only the last N files.
     Files(u32),
+}
+
+/// One of dumpcap's `-a` conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoStop {
+    /// `duration:N`: stop after N seconds.
+    Duration(u64),
+    /// `packets:N`: stop after N packets.
+    Packets(u64),
+    /// `filesize:KB`: stop once the file holds KB x 1000 bytes.
+    FileSizeKb(u64),
+    /// `files:N`: stop after N files (with `-b`).
+    Files(u32),
+}
+
+fn parse_autostop(s: &str) -> Result<AutoStop, String> {
+    let keys = "duration, packets, filesize, files";
+    let (key, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected KEY:VALUE ({keys})"))?;
+    let n: u64 = value
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{value}` is not a positive whole number"))?;
+    Ok(match key {
+        "duration" => AutoStop::Duration(n),
+        "packets" => AutoStop::Packets(n),
+        "filesize" => AutoStop::FileSizeKb(n),
+        "files" => AutoStop::Files(u32::try_from(n).map_err(|_| format!("{n}: too many files"))?),
+        _ => return Err(format!("unknown autostop condition `{key}` ({keys})")),
+    })
+}
+
+impl CaptureArgs {
+    /// The arguments with `-a duration` and `-a packets` folded into
+    /// `--duration` and `-c` (the first limit reached ends the capture).
+    pub fn with_autostop(&self) -> CaptureArgs {
+        let mut a = self.clone();
+        for c in &self.autostop {
+            match *c {
+                AutoStop::Duration(s) => {
+                    let s = s as f64;
+                    a.duration = Some(a.duration.map_or(s, |d| d.min(s)));
+                }
+                AutoStop::Packets(n) => a.count = Some(a.count.map_or(n, |c| c.min(n))),
+                AutoStop::FileSizeKb(_) | AutoStop::Files(_) => {}
+            }
+        }
+        a
+    }
+
+    /// `-a filesize:KB`, in bytes (the smallest, when repeated).
+    pub fn autostop_bytes(&self) -> Option<u64> {
+        self.autostop
+            .iter()
+            .filter_map(|c| match *c {
+                AutoStop::FileSizeKb(kb) => Some(kb.saturating_mul(1000)),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// `-a files:N` (the smallest, when repeated).
+    pub fn autostop_files(&self) -> Option<u32> {
+        self.autostop
+            .iter()
+            .filter_map(|c| match *c {
+                AutoStop::Files(n) => Some(n),
+                _ => None,
+            })
+            .min()
+    }
 }
 
 fn parse_ring_option(s: &str) -> Result<RingOption, String> {

@@ -193,6 +193,72 @@ fn post_rotate_command_gets_every_finished_file() {
 }
 
 #[test]
+fn autostop_ends_the_capture_as_dumpcap_does() {
+    let src = dir("asrc");
+    let (input, want) = mixed(&src);
+    let run = |d: &Path, name: &str, extra: &[&str]| {
+        let w = d.join(name);
+        let mut args = vec![
+            "--sim",
+            "igb",
+            "--sim-replay",
+            input.to_str().unwrap(),
+            "capture",
+            "-w",
+            w.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let stderr = ok(&igbpoll(&args));
+        let fs = files(d);
+        let mut got = Vec::new();
+        for f in &fs {
+            got.extend(complete_frames(f));
+        }
+        assert_eq!(
+            got.len() as u64,
+            summary_count(&stderr, " packets captured")
+        );
+        assert_eq!(
+            got[..],
+            want[..got.len()],
+            "{extra:?}: the first frames, in order"
+        );
+        (fs, got.len())
+    };
+    // filesize alone: one file, ended once it holds 100 kB.
+    let d = dir("a-size");
+    let (fs, n) = run(&d, "x.pcap", &["-a", "filesize:100"]);
+    assert_eq!(fs.len(), 1, "{fs:?}");
+    let len = std::fs::metadata(&fs[0]).unwrap().len();
+    assert!((100_000..100_000 + 1600).contains(&len), "{len}");
+    assert!(n < want.len());
+    // files:N with -b: N files, then the end.
+    let d = dir("a-files");
+    let (fs, _) = run(&d, "y.pcapng", &["-b", "filesize:50", "-a", "files:3"]);
+    assert_eq!(fs.len(), 3, "{fs:?}");
+    // packets and duration: the first limit reached ends it.
+    let d = dir("a-packets");
+    let (_, n) = run(
+        &d,
+        "z.pcap",
+        &["-a", "duration:600", "-a", "packets:700", "-c", "900"],
+    );
+    assert_eq!(n, 700);
+    // What cannot be honoured is refused.
+    for bad in [
+        &["-a", "files:2", "-w", "a.pcap"][..],
+        &["-a", "filesize:10", "-C", "1", "-w", "a.pcap"],
+        &["-a", "filesize:10", "-w", "-"],
+        &["-a", "size:10"],
+        &["-a", "packets:0"],
+    ] {
+        let mut args = vec!["--sim", "igb", "capture"];
+        args.extend_from_slice(bad);
+        assert!(!igbpoll(&args).status.success(), "{bad:?}");
+    }
+}
+
+#[test]
 fn rings_keep_the_last_files() {
     let src = dir("ringsrc");
     let (input, _) = mixed(&src);

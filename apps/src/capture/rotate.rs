@@ -36,8 +36,10 @@ enum Naming {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     naming: Naming,
-    /// A file is full once it holds more than this many bytes (`>=` for dumpcap).
+    /// A file is full once it holds more than this many bytes (tcpdump), or
+    /// at least this many (`size_at_least`: dumpcap).
     max_bytes: Option<u64>,
+    size_at_least: bool,
     max_packets: Option<u64>,
     /// Seconds after a file was opened (`-G`, `-b duration`).
     period_s: Option<u64>,
@@ -47,7 +49,8 @@ pub struct Policy {
     reuse: Option<u32>,
     /// `-b files`: keep this many files, deleting older ones.
     keep: Option<u32>,
-    /// `-G` with `-W` and without `-C`: stop after this many files.
+    /// `-G` with `-W` and without `-C`, or `-a files:N` (or `-a filesize`
+    /// alone: 1): stop after this many files.
     stop_after: Option<u32>,
 }
 
@@ -83,7 +86,15 @@ impl Policy {
     pub fn from_args(args: &CaptureArgs) -> Result<Option<Policy>, CliError> {
         let tcpdump = args.file_size.is_some() || args.rotate_seconds.is_some();
         let dumpcap = !args.ring_buffer.is_empty();
-        if !tcpdump && !dumpcap {
+        let stop_bytes = args.autostop_bytes();
+        let stop_files = args.autostop_files();
+        if stop_files.is_some() && !dumpcap {
+            return Err(CliError::Usage(
+                "-a files:N goes with dumpcap's -b (with -G, tcpdump's -W N stops after N files)"
+                    .into(),
+            ));
+        }
+        if !tcpdump && !dumpcap && stop_bytes.is_none() {
             if args.file_count.is_some() {
                 return Err(CliError::Usage("-W needs -C or -G".into()));
             }
@@ -92,15 +103,34 @@ impl Policy {
         let path = match args.write.as_deref() {
             Some("-") | None => {
                 return Err(CliError::Usage(
-                    "file rotation (-C, -G, -b) needs -w FILE (not stdout)".into(),
+                    "file rotation (-C, -G, -b) and -a filesize need -w FILE (not stdout)".into(),
                 ))
             }
             Some(p) => p,
         };
-        if tcpdump && dumpcap {
+        if tcpdump && (dumpcap || stop_bytes.is_some()) {
             return Err(CliError::Usage(
-                "use tcpdump's -C/-G/-W or dumpcap's -b, not both".into(),
+                "use tcpdump's -C/-G/-W or dumpcap's -b/-a, not both".into(),
             ));
+        }
+        if !tcpdump && !dumpcap {
+            // -a filesize alone: one file, ended (and the capture with it)
+            // once it holds that much, as dumpcap does.
+            return Ok(Some(Policy {
+                naming: Naming::Tcpdump {
+                    pattern: path.to_string(),
+                    strftime: false,
+                    counter: None,
+                },
+                max_bytes: stop_bytes,
+                size_at_least: true,
+                max_packets: None,
+                period_s: None,
+                interval_s: None,
+                reuse: None,
+                keep: None,
+                stop_after: Some(1),
+            }));
         }
         if dumpcap {
             if args.file_count.is_some() {
@@ -111,21 +141,29 @@ impl Policy {
             let mut p = Policy {
                 naming: dumpcap_naming(path),
                 max_bytes: None,
+                size_at_least: true,
                 max_packets: None,
                 period_s: None,
                 interval_s: None,
                 reuse: None,
                 keep: None,
-                stop_after: None,
+                stop_after: stop_files,
             };
             for o in &args.ring_buffer {
                 match *o {
                     RingOption::Duration(s) => p.period_s = Some(s),
                     RingOption::Interval(s) => p.interval_s = Some(s),
-                    RingOption::FileSizeKb(kb) => p.max_bytes = Some(kb.saturating_mul(1000)),
+                    RingOption::FileSizeKb(kb) => {
+                        let b = kb.saturating_mul(1000);
+                        p.max_bytes = Some(p.max_bytes.map_or(b, |m| m.min(b)));
+                    }
                     RingOption::Packets(n) => p.max_packets = Some(n),
                     RingOption::Files(n) => p.keep = Some(n),
                 }
+            }
+            // With -b, -a filesize starts the next file, as dumpcap's does.
+            if let Some(b) = stop_bytes {
+                p.max_bytes = Some(p.max_bytes.map_or(b, |m| m.min(b)));
             }
             if p.period_s.is_none()
                 && p.interval_s.is_none()
@@ -157,6 +195,7 @@ impl Policy {
                 counter: with_c.then(|| args.file_count.map_or(0, w_digits)),
             },
             max_bytes: args.file_size,
+            size_at_least: false,
             max_packets: None,
             period_s: args.rotate_seconds,
             interval_s: None,
@@ -194,10 +233,6 @@ impl Policy {
             naming,
             ..self.clone()
         }
-    }
-
-    fn dumpcap_size_rule(&self) -> bool {
-        matches!(self.naming, Naming::Dumpcap { .. })
     }
 }
 
@@ -355,7 +390,7 @@ impl Rotator {
             return false;
         }
         let by_size = self.policy.max_bytes.is_some_and(|m| {
-            if self.policy.dumpcap_size_rule() {
+            if self.policy.size_at_least {
                 bytes >= m
             } else {
                 bytes > m
