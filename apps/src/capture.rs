@@ -195,6 +195,9 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
     let policy = Policy::from_args(args)?;
+    if args.write.is_some() && (dump_of(args).is_some() || args.line_buffered) {
+        log::warn!("-x, -X, -A and -l shape printed lines; with -w nothing is printed");
+    }
     if args.post_rotate.is_some() {
         if args.write.as_deref().is_none_or(|w| w == "-") {
             return Err(CliError::Usage("-z needs -w FILE (not stdout)".into()));
@@ -266,6 +269,11 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     };
     let opened = device::open_any(dev_args, &config, Traffic::Always)?;
     crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, queue_rotators, &stop))
+}
+
+/// `-x`/`-X`/`-A`.
+fn dump_of(args: &CaptureArgs) -> Option<crate::hexdump::Dump> {
+    crate::hexdump::Dump::from_flags(args.hex, args.hex_ascii, args.ascii)
 }
 
 /// `-z COMMAND`, checked.
@@ -347,7 +355,11 @@ where
         } else {
             let out = match (file, &spec) {
                 (Some((file, path)), Some(spec)) => Output::file(file, path, spec)?,
-                _ => Output::lines(args.packet_buffered, args.snaplen),
+                _ => Output::lines(
+                    args.packet_buffered || args.line_buffered,
+                    args.snaplen,
+                    dump_of(args),
+                ),
             };
             let sink = Sink::new(out, spec.clone(), rotator).with_post_rotate(post_rotate(args)?);
             multi::Outputs::Merged(Box::new(sink))
@@ -366,7 +378,14 @@ where
             let first = (path != "-").then(|| std::path::PathBuf::from(&path));
             (Output::file(file, path, spec)?, first)
         }
-        _ => (Output::lines(args.packet_buffered, args.snaplen), None),
+        _ => (
+            Output::lines(
+                args.packet_buffered || args.line_buffered,
+                args.snaplen,
+                dump_of(args),
+            ),
+            None,
+        ),
     };
     // The device and the first file are open: nothing further needs root.
     if let Some(user) = &args.user {

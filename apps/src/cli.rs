@@ -208,6 +208,40 @@ pub struct CaptureArgs {
     #[arg(help_heading = "Output")]
     pub packet_buffered: bool,
 
+    /// After each printed line, the packet's bytes in hex without the
+    /// link-level header (-xx: with it), as tcpdump -x.
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub hex: u8,
+
+    /// After each printed line, the packet's bytes in hex and ASCII without the
+    /// link-level header (-XX: with it), as tcpdump -X.
+    #[arg(short = 'X', action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub hex_ascii: u8,
+
+    /// After each printed line, the packet's bytes in ASCII without the
+    /// link-level header, as tcpdump -A.
+    #[arg(short = 'A')]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub ascii: bool,
+
+    /// Line-buffered printing, as tcpdump -l: the same as -U for printed lines.
+    #[arg(short = 'l')]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub line_buffered: bool,
+
+    /// Taken for tcpdump's sake and changes nothing: igbpoll never resolves
+    /// addresses or ports to names (-n, -nn) and always prints the link-level
+    /// header (-e).
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub no_names: u8,
+
+    /// Taken for tcpdump's sake: the link-level header is always printed.
+    #[arg(short = 'e', hide = true)]
+    pub link_header: bool,
+
     /// Read the filter expression from FILE (`#` starts a comment), as tcpdump -F.
     #[arg(short = 'F', value_name = "FILE")]
     #[arg(help_heading = "Filter")]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod device;
 pub mod error;
 pub mod filter;
+pub mod hexdump;
 pub mod pcap_writer;
 pub mod pcapng_writer;
 pub mod pci_cmd;

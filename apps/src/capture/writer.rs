@@ -24,6 +24,7 @@ use super::rotate::{Next, Rotator};
 use crate::cli::FileFormat;
 use crate::device;
 use crate::error::CliError;
+use crate::hexdump::{write_dump, Dump};
 use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
 use crate::pcapng_writer::{
     EpbRecord, EpbTrailer, Interface, InterfaceStats, PcapngWriter, EPB_HEADER_LEN,
@@ -69,6 +70,8 @@ pub enum Output {
         printed: u64,
         /// Bytes of each frame decoded (`-s`), as tcpdump prints a cut frame.
         snaplen: usize,
+        /// `-x`/`-X`/`-A`.
+        dump: Option<Dump>,
     },
     /// A pcap file.
     Pcap {
@@ -121,8 +124,8 @@ pub fn isb(s: &Snapshot, end_ns: u64, written: u64, has_filter: bool) -> Interfa
 
 impl Output {
     /// Printed lines (`-U`: flushed after every batch), each decoding at most
-    /// `snaplen` bytes of its frame (`-s`).
-    pub fn lines(every_batch: bool, snaplen: u32) -> Output {
+    /// `snaplen` bytes of its frame (`-s`), followed by `dump` of them.
+    pub fn lines(every_batch: bool, snaplen: u32, dump: Option<Dump>) -> Output {
         Output::Lines {
             out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
             line: String::with_capacity(256),
@@ -130,6 +133,7 @@ impl Output {
             last_flush_ns: 0,
             printed: 0,
             snaplen: snaplen as usize,
+            dump,
         }
     }
 
@@ -226,6 +230,7 @@ impl Output {
                 last_flush_ns,
                 printed,
                 snaplen,
+                dump,
             } => {
                 let err = |source| CliError::Output {
                     path: "stdout".into(),
@@ -236,6 +241,7 @@ impl Output {
                     // Writing into a String cannot fail.
                     let kept = &p[..p.len().min(*snaplen)];
                     let _ = write_summary(line, t, kept, p.len());
+                    let _ = write_dump(line, *dump, kept);
                     line.push('\n');
                     out.write_all(line.as_bytes()).map_err(err)?;
                     *printed += 1;

@@ -153,11 +153,18 @@ pub fn complete_pcapng(path: &Path) -> Vec<Vec<u8>> {
 
 /// Writes `frames` as a classic pcap file, 1 µs apart.
 pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    write_pcap_cut(path, frames, usize::MAX);
+}
+
+/// Writes `frames` as a pcap file with each record cut to `snaplen` bytes (its
+/// original length kept), as a capture with `-s snaplen` records them.
+pub fn write_pcap_cut(path: &Path, frames: &[Vec<u8>], snaplen: usize) {
     let file = std::fs::File::create(path).expect("create pcap");
     let mut w = pcap_file::pcap::PcapWriter::new(file).expect("pcap header");
     for (i, f) in frames.iter().enumerate() {
         let ts = std::time::Duration::from_micros(i as u64);
-        w.write_packet(&pcap_file::pcap::PcapPacket::new(ts, f.len() as u32, f))
+        let kept = &f[..f.len().min(snaplen)];
+        w.write_packet(&pcap_file::pcap::PcapPacket::new(ts, f.len() as u32, kept))
             .expect("pcap record");
     }
 }
