@@ -131,7 +131,7 @@ impl<W: Write> PcapWriter<W> {
             snaplen
         };
         let header = global_header(snaplen, resolution);
-        write_all_vectored(&mut out, &mut [IoSlice::new(&header)])?;
+        write_all_vectored(&mut out, &[IoSlice::new(&header)])?;
         Ok(PcapWriter {
             out,
             snaplen,
@@ -252,9 +252,9 @@ impl<W: Write> PcapWriter<W> {
             if used == 0 {
                 return Ok(());
             }
-            if let Err(e) = write_all_vectored_len(&mut self.out, &mut slices, bytes) {
-                self.failed = true;
-                return Err(e);
+            if let Err(f) = write_all_vectored_len(&mut self.out, &slices, bytes) {
+                self.record_failure(&slices, f.written);
+                return Err(f.error);
             }
             self.totals.packets += used as u64;
             self.totals.bytes += bytes as u64;
@@ -325,10 +325,27 @@ impl<W: Write> PcapWriter<W> {
                 used += 1;
             }
         }
-        write_all_vectored(&mut self.out, &mut slices[..used])?;
+        if let Err(f) = write_all_vectored_len(&mut self.out, &slices[..used], bytes as usize) {
+            // Inline (not `record_failure`): the slices borrow `headers`.
+            let (records, bytes) = whole_records(&slices[..used], f.written, pcap_record_len);
+            self.totals.packets += records;
+            self.totals.bytes += bytes;
+            self.failed = true;
+            return Err(f.error);
+        }
         self.totals.packets += chunk.len() as u64;
         self.totals.bytes += bytes;
         Ok(())
+    }
+
+    /// After a write of `slices` failed with `written` bytes out: counts the
+    /// records left whole and stops the writer (the output may end in part
+    /// of a record).
+    fn record_failure(&mut self, slices: &[IoSlice<'_>], written: usize) {
+        let (records, bytes) = whole_records(slices, written, pcap_record_len);
+        self.totals.packets += records;
+        self.totals.bytes += bytes;
+        self.failed = true;
     }
 
     /// Ends the capture and hands back the output and the totals.
@@ -382,49 +399,152 @@ pub(crate) fn sleep_backoff(backoff: &mut Duration) {
 /// offered an [`io::ErrorKind::InvalidData`] error.
 pub(crate) fn write_all_vectored<W: Write + ?Sized>(
     out: &mut W,
-    bufs: &mut [IoSlice<'_>],
+    bufs: &[IoSlice<'_>],
 ) -> io::Result<()> {
     let total = bufs.iter().map(|b| b.len()).sum();
-    write_all_vectored_len(out, bufs, total)
+    write_all_vectored_len(out, bufs, total).map_err(|f| f.error)
+}
+
+/// A gathered write that failed after `written` bytes had gone out.
+#[derive(Debug)]
+pub(crate) struct WriteFailure {
+    /// Bytes of the slices written before the error.
+    pub written: usize,
+    /// The error.
+    pub error: io::Error,
 }
 
 /// [`write_all_vectored`] for slices whose lengths add up to `total` (the
-/// caller counted them while filling the slices).
+/// caller counted them while filling the slices). The slices are left as
+/// given (a short write continues on a copy of the rest), so a caller can
+/// tell from them which records the bytes written before a failure hold.
+///
+/// # Errors
+/// As for [`write_all_vectored`], with the bytes written before the error.
 pub(crate) fn write_all_vectored_len<W: Write + ?Sized>(
     out: &mut W,
-    mut bufs: &mut [IoSlice<'_>],
+    bufs: &[IoSlice<'_>],
     total: usize,
-) -> io::Result<()> {
+) -> Result<(), WriteFailure> {
+    let mut rest: Vec<IoSlice<'_>> = Vec::new();
     let mut remaining = total;
-    // Drop leading empty slices.
-    IoSlice::advance_slices(&mut bufs, 0);
     let mut backoff = WOULD_BLOCK_SLEEP_MIN;
+    let fail = |remaining: usize, error| WriteFailure {
+        written: total - remaining,
+        error,
+    };
     while remaining > 0 {
-        match out.write_vectored(bufs) {
+        let slices: &[IoSlice<'_>] = if remaining == total { bufs } else { &rest };
+        match out.write_vectored(slices) {
             Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "failed to write whole pcap record: output wrote nothing",
+                return Err(fail(
+                    remaining,
+                    io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "failed to write whole pcap record: output wrote nothing",
+                    ),
                 ))
             }
             Ok(n) if n > remaining => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "output reported writing more bytes than it was given",
+                return Err(fail(
+                    remaining,
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "output reported writing more bytes than it was given",
+                    ),
                 ))
             }
             // The usual case: everything written, no slice to walk past.
             Ok(n) if n == remaining => return Ok(()),
             Ok(n) => {
+                if remaining == total {
+                    rest.extend_from_slice(bufs);
+                }
                 remaining -= n;
-                IoSlice::advance_slices(&mut bufs, n);
+                let left = {
+                    let mut view: &mut [IoSlice<'_>] = &mut rest;
+                    IoSlice::advance_slices(&mut view, n);
+                    view.len()
+                };
+                rest.drain(..rest.len() - left);
                 backoff = WOULD_BLOCK_SLEEP_MIN;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => sleep_backoff(&mut backoff),
-            Err(e) => return Err(e),
+            Err(e) => return Err(fail(remaining, e)),
         }
     }
+    Ok(())
+}
+
+/// Of `slices` (records laid end to end, each starting in a slice of its own
+/// that begins with its header, from which `record_len` reads the record's
+/// whole length), the records and bytes entirely within the first `written`
+/// bytes: what a failed write left whole in the output.
+pub(crate) fn whole_records(
+    slices: &[IoSlice<'_>],
+    written: usize,
+    record_len: impl Fn(&[u8]) -> Option<usize>,
+) -> (u64, u64) {
+    let (mut records, mut bytes) = (0u64, 0usize);
+    let mut i = 0;
+    while let Some(first) = slices.get(i) {
+        let Some(len) = record_len(first) else { break };
+        if bytes + len > written {
+            break;
+        }
+        let mut need = len;
+        while need > 0 {
+            match slices.get(i) {
+                Some(s) if s.len() <= need => {
+                    need -= s.len();
+                    i += 1;
+                }
+                _ => return (records, bytes as u64),
+            }
+        }
+        // Empty slices between records belong to neither.
+        while slices.get(i).is_some_and(|s| s.is_empty()) {
+            i += 1;
+        }
+        records += 1;
+        bytes += len;
+    }
+    (records, bytes as u64)
+}
+
+/// A pcap record's whole length, from its header.
+fn pcap_record_len(header: &[u8]) -> Option<usize> {
+    let incl = header.get(8..12)?;
+    Some(RECORD_HEADER_LEN + u32::from_ne_bytes([incl[0], incl[1], incl[2], incl[3]]) as usize)
+}
+
+impl PcapWriter<std::fs::File> {
+    /// After a failed write: cuts the file back to its last whole record (so
+    /// every reader takes it without a "cut short" complaint) and lets the
+    /// writer go on from there. Only for a file this writer wrote from its
+    /// start.
+    ///
+    /// # Errors
+    /// The file cannot be truncated (a pipe, a socket) or sought.
+    pub fn cut_to_whole_records(&mut self) -> io::Result<()> {
+        cut_file(&mut self.out, self.totals.bytes)?;
+        self.failed = false;
+        Ok(())
+    }
+}
+
+/// Truncates `file` to `len` bytes and puts its offset there.
+pub(crate) fn cut_file(file: &mut std::fs::File, len: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "not a regular file: it cannot be cut back",
+        ));
+    }
+    file.set_len(len)?;
+    file.seek(SeekFrom::Start(len))?;
     Ok(())
 }
 
@@ -775,14 +895,14 @@ mod tests {
     fn short_writes_interrupted_and_would_block_resume_where_the_output_stopped() {
         let bufs: Vec<Vec<u8>> = (0..20).map(|i| frame_bytes(i, i * 13 % 40)).collect();
         let expected: Vec<u8> = bufs.concat();
-        let mut slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
         let mut out = Scripted::new(|call| match call % 4 {
             0 => Step::Fail(io::ErrorKind::Interrupted),
             1 => Step::Fail(io::ErrorKind::WouldBlock),
             // Odd sizes land in the middle of slices.
             _ => Step::Take(call % 23 + 1),
         });
-        write_all_vectored(&mut out, &mut slices).unwrap();
+        write_all_vectored(&mut out, &slices).unwrap();
         assert_eq!(out.sink, expected);
         assert!(out.would_blocks > 10);
         assert!(out.short_writes > 10);
@@ -812,31 +932,132 @@ mod tests {
         assert_eq!(read_back(&clean).1.len(), 700);
     }
 
+    /// A disk with room for `room` bytes: writes what fits, then ENOSPC.
+    struct Full {
+        sink: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let free = self.room - self.sink.len();
+            if free == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(free - n);
+                self.sink.extend_from_slice(&b[..take]);
+                n += take;
+            }
+            Ok(n)
+        }
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_counts_the_records_left_whole_and_the_file_is_cut_back() {
+        let datas: Vec<Vec<u8>> = (0..40).map(|i| frame_bytes(i, 20 + i * 7)).collect();
+        let frames = frames_of(&datas, |i| i as u64);
+        let record = |i: usize| (RECORD_HEADER_LEN + datas[i].len()) as u64;
+        let whole_in = |n: u64| {
+            let mut acc = GLOBAL_HEADER_LEN as u64;
+            (0..40)
+                .take_while(|&i| {
+                    acc += record(i);
+                    acc <= n
+                })
+                .count() as u64
+        };
+        // Both ways of writing, the output failing after n bytes of the file.
+        for n in [GLOBAL_HEADER_LEN + 1, 300, 301, 1234, 2000] {
+            for records in [false, true] {
+                let out = Full {
+                    sink: Vec::new(),
+                    room: n,
+                };
+                let mut w = PcapWriter::new(out, 0, Resolution::Micros).unwrap();
+                let laid_out: Vec<Vec<u8>> = frames
+                    .iter()
+                    .map(|f| {
+                        let (h, _) = w.record_header(f.ts_ns, f.data.len());
+                        [&h[..], f.data].concat()
+                    })
+                    .collect();
+                let e = if records {
+                    let refs: Vec<&[u8]> = laid_out.iter().map(Vec::as_slice).collect();
+                    w.write_records(&refs).unwrap_err()
+                } else {
+                    w.write_batch(&frames).unwrap_err()
+                };
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+                let t = w.totals();
+                assert_eq!(t.packets, whole_in(n as u64), "n {n}");
+                let (out, _) = w.finish();
+                assert!(t.bytes <= out.sink.len() as u64);
+                // What the totals count reads back whole.
+                assert_eq!(
+                    read_back(&out.sink[..t.bytes as usize]).1.len() as u64,
+                    t.packets
+                );
+            }
+        }
+        // A file is cut back to the whole records, and the writer goes on.
+        let path = temp_path("cut.pcap");
+        let mut w = PcapWriter::new(File::create(&path).unwrap(), 0, Resolution::Micros).unwrap();
+        w.write_batch(&frames[..3]).unwrap();
+        use std::io::Write as _;
+        w.out.write_all(&[0xee; 11]).unwrap();
+        w.failed = true;
+        w.cut_to_whole_records().unwrap();
+        w.write_batch(&frames[3..5]).unwrap();
+        drop(w);
+        let bytes = std::fs::read(&path).unwrap();
+        let (_, recs) = read_back(&bytes);
+        assert_eq!(recs.len(), 5);
+        assert_eq!(
+            bytes.len() as u64,
+            GLOBAL_HEADER_LEN as u64 + (0..5).map(record).sum::<u64>()
+        );
+        std::fs::remove_file(&path).unwrap();
+        // Not a regular file: nothing to cut, and the writer stays stopped.
+        let (a, _b) = UnixStream::pair().unwrap();
+        let mut w = PcapWriter::new(File::from(OwnedFd::from(a)), 0, Resolution::Micros).unwrap();
+        w.failed = true;
+        assert!(w.cut_to_whole_records().is_err());
+        assert!(w.write_batch(&frames[..1]).is_err());
+    }
+
     #[test]
     fn write_zero_and_errors_are_reported() {
         let data = [1u8; 10];
         let e = write_all_vectored(
             &mut Scripted::new(|_| Step::Take(0)),
-            &mut [IoSlice::new(&data)],
+            &[IoSlice::new(&data)],
         )
         .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WriteZero);
         let e = write_all_vectored(
             &mut Scripted::new(|_| Step::Os(libc::EIO)),
-            &mut [IoSlice::new(&data)],
+            &[IoSlice::new(&data)],
         )
         .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EIO));
         let e = write_all_vectored(
             &mut Scripted::new(|_| Step::Overcount),
-            &mut [IoSlice::new(&data)],
+            &[IoSlice::new(&data)],
         )
         .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
         // Nothing to write is not a zero write.
         write_all_vectored(
             &mut Scripted::new(|_| Step::Take(0)),
-            &mut [IoSlice::new(&[]), IoSlice::new(&[])],
+            &[IoSlice::new(&[]), IoSlice::new(&[])],
         )
         .unwrap();
 

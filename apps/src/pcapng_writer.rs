@@ -20,7 +20,10 @@
 
 use std::io::{self, IoSlice, Write};
 
-use crate::pcap_writer::{write_all_vectored, Frame, Resolution, Totals, IOV_MAX};
+use crate::pcap_writer::{
+    cut_file, whole_records, write_all_vectored, write_all_vectored_len, Frame, Resolution, Totals,
+    IOV_MAX,
+};
 use crate::pcap_writer::{DEFAULT_SNAPLEN, LINKTYPE_ETHERNET};
 
 /// Block type of the Section Header Block.
@@ -158,7 +161,7 @@ impl<W: Write> PcapngWriter<W> {
         };
         let mut head = section_header();
         head.extend_from_slice(&interface_description(interface, snaplen, resolution));
-        write_all_vectored(&mut out, &mut [IoSlice::new(&head)])?;
+        write_all_vectored(&mut out, &[IoSlice::new(&head)])?;
         Ok(PcapngWriter {
             out,
             snaplen,
@@ -284,9 +287,13 @@ impl<W: Write> PcapngWriter<W> {
                 used += 3;
                 bytes += (EPB_HEADER_LEN + incl + tlen) as u64;
             }
-            if let Err(e) = write_all_vectored(&mut self.out, &mut slices[..used]) {
+            if let Err(f) = write_all_vectored_len(&mut self.out, &slices[..used], bytes as usize) {
+                // Inline (not `record_failure`): the slices borrow `scratch`.
+                let (records, bytes) = whole_records(&slices[..used], f.written, epb_len);
+                self.totals.packets += records;
+                self.totals.bytes += bytes;
                 self.failed = true;
-                return Err(e);
+                return Err(f.error);
             }
             self.totals.packets += chunk.len() as u64;
             self.totals.bytes += bytes;
@@ -318,11 +325,36 @@ impl<W: Write> PcapngWriter<W> {
     /// Writing the block failed, or an earlier write had failed (then no block
     /// is written, as the stream may end in a partial block).
     pub fn finish(mut self, stats: &InterfaceStats) -> io::Result<(W, Totals)> {
+        self.write_statistics(stats)?;
+        Ok((self.out, self.totals))
+    }
+
+    /// Writes the Interface Statistics Block that ends the file (what
+    /// [`PcapngWriter::finish`] does, keeping the writer).
+    ///
+    /// # Errors
+    /// As for [`PcapngWriter::finish`]; after an error this writer refuses
+    /// further writes.
+    pub fn write_statistics(&mut self, stats: &InterfaceStats) -> io::Result<()> {
         self.check_usable()?;
         let isb = interface_statistics(stats, self.resolution);
-        write_all_vectored(&mut self.out, &mut [IoSlice::new(&isb)])?;
+        let slices = [IoSlice::new(&isb)];
+        if let Err(f) = write_all_vectored_len(&mut self.out, &slices, isb.len()) {
+            // A torn statistics block counts as no block.
+            self.failed = true;
+            return Err(f.error);
+        }
         self.totals.bytes += isb.len() as u64;
-        Ok((self.out, self.totals))
+        Ok(())
+    }
+
+    /// After a write of `slices` failed with `written` bytes out: counts the
+    /// blocks left whole and stops the writer.
+    fn record_failure(&mut self, slices: &[IoSlice<'_>], written: usize) {
+        let (records, bytes) = whole_records(slices, written, epb_len);
+        self.totals.packets += records;
+        self.totals.bytes += bytes;
+        self.failed = true;
     }
 
     fn flush_slices(
@@ -331,9 +363,9 @@ impl<W: Write> PcapngWriter<W> {
         packets: u64,
         bytes: u64,
     ) -> io::Result<()> {
-        if let Err(e) = write_all_vectored(&mut self.out, slices) {
-            self.failed = true;
-            return Err(e);
+        if let Err(f) = write_all_vectored_len(&mut self.out, slices, bytes as usize) {
+            self.record_failure(slices, f.written);
+            return Err(f.error);
         }
         self.totals.packets += packets;
         self.totals.bytes += bytes;
@@ -349,6 +381,27 @@ impl<W: Write> PcapngWriter<W> {
             Ok(())
         }
     }
+}
+
+impl PcapngWriter<std::fs::File> {
+    /// After a failed write: cuts the file back to its last whole block (so
+    /// every reader takes it) and lets the writer go on from there, for
+    /// instance to end the file with its statistics block. Only for a file
+    /// this writer wrote from its start.
+    ///
+    /// # Errors
+    /// The file cannot be truncated (a pipe, a socket) or sought.
+    pub fn cut_to_whole_records(&mut self) -> io::Result<()> {
+        cut_file(&mut self.out, self.totals.bytes)?;
+        self.failed = false;
+        Ok(())
+    }
+}
+
+/// A block's whole length, from its header.
+fn epb_len(header: &[u8]) -> Option<usize> {
+    let len = header.get(4..8)?;
+    Some(u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize)
 }
 
 /// A timestamp in units of the file's resolution.
@@ -622,6 +675,77 @@ mod tests {
         assert!(w.write_packet(1, &[0u8; 60]).is_err());
         assert!(w.write_packet(1, &[0u8; 60]).is_err());
         assert!(w.finish(&stats()).is_err());
+    }
+
+    #[test]
+    fn a_full_disk_leaves_whole_blocks_counted_and_a_file_cut_back_to_them() {
+        let datas: Vec<Vec<u8>> = (0..50).map(|i| frame_bytes(i, 17 + i * 11)).collect();
+        let frames: Vec<Frame<'_>> = datas.iter().map(|d| Frame::new(5, d)).collect();
+        let path = std::env::temp_dir().join(format!("igbpoll-{}-full.pcapng", std::process::id()));
+        for room in [150usize, 700, 701, 2222] {
+            // A file, its last write cut short as a full disk cuts it.
+            let mut file = std::fs::File::create(&path).unwrap();
+            let w = PcapngWriter::new(&mut file, &interface(), 0, Resolution::Nanos).unwrap();
+            let head = w.totals().bytes as usize;
+            drop(w);
+            let mut full =
+                PcapngWriter::new(Vec::new(), &interface(), 0, Resolution::Nanos).unwrap();
+            full.write_batch(&frames).unwrap();
+            let (all, _) = full.finish(&stats()).unwrap();
+            use std::io::Write as _;
+            file.write_all(&all[head..head + room]).unwrap();
+            drop(file);
+            // The writer's count of whole blocks for that cut…
+            struct Room(Vec<u8>, usize);
+            impl Write for Room {
+                fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                    let free = self.1 - self.0.len();
+                    if free == 0 {
+                        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                    }
+                    let mut n = 0;
+                    for b in bufs {
+                        let take = b.len().min(free - n);
+                        self.0.extend_from_slice(&b[..take]);
+                        n += take;
+                    }
+                    Ok(n)
+                }
+                fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                    self.write_vectored(&[IoSlice::new(buf)])
+                }
+                fn flush(&mut self) -> io::Result<()> {
+                    Ok(())
+                }
+            }
+            let mut w = PcapngWriter::new(
+                Room(Vec::new(), head + room),
+                &interface(),
+                0,
+                Resolution::Nanos,
+            )
+            .unwrap();
+            assert!(w.write_batch(&frames).is_err());
+            let t = w.totals();
+            assert!(t.bytes as usize <= head + room);
+            // …is what reads back whole from the file cut to it, which then
+            // takes its statistics block.
+            let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            let mut cut = PcapngWriter {
+                out: file,
+                snaplen: DEFAULT_SNAPLEN,
+                resolution: Resolution::Nanos,
+                scratch: Vec::new(),
+                totals: t,
+                failed: true,
+            };
+            cut.cut_to_whole_records().unwrap();
+            cut.finish(&stats()).unwrap();
+            let (packets, _, isb) = read_back(&std::fs::read(&path).unwrap());
+            assert_eq!(packets.len() as u64, t.packets, "room {room}");
+            assert!(!isb.is_empty());
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -47,7 +47,7 @@ const MAX_IPV6_EXTENSIONS: usize = 8;
 ///
 /// let mut line = String::new();
 /// write!(line, "{}", Summary::new(0, &[0u8; 4])).unwrap();
-/// assert_eq!(line, "00:00:00.000000 [|ether]");
+/// assert_eq!(line, "00:00:00.000000  [|ether]");
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Summary<'a> {

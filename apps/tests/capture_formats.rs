@@ -764,3 +764,53 @@ fn pcapng_blocks_are_whole_when_the_frame_fills_its_buffer() {
         }
     }
 }
+
+/// A full disk (a 1 MiB tmpfs this test mounts; skipped when it cannot, as
+/// without root) ends the capture with its error, and leaves a file every
+/// reader takes: cut back to its last whole record, a pcapng one still ending
+/// with its statistics block, holding exactly the packets the summary counts.
+#[test]
+fn a_full_disk_leaves_a_file_that_reads_whole() {
+    let mnt = common::dir("full-disk");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("cannot mount a tmpfs (not root?): skipped");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        for name in ["x.pcap", "x.pcapng"] {
+            let path = mnt.join(name);
+            let out = igbpoll(&["--sim", "igb", "capture", "-w", path.to_str().unwrap()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{stderr}");
+            assert!(stderr.contains("No space left on device"), "{stderr}");
+            let frames = common::complete_frames(&path);
+            assert!(frames.len() > 1000, "{name}: {}", frames.len());
+            assert_eq!(
+                frames.len() as u64,
+                summary_count(&stderr, " packets captured"),
+                "{name}"
+            );
+            if have("capinfos") {
+                let c = Command::new("capinfos")
+                    .arg(&path)
+                    .output()
+                    .expect("capinfos");
+                let text = String::from_utf8_lossy(&c.stdout) + String::from_utf8_lossy(&c.stderr);
+                assert!(
+                    c.status.success() && !text.contains("cut short"),
+                    "{name}: {text}"
+                );
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+    });
+    let _ = Command::new("umount").arg(&mnt).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

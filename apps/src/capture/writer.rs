@@ -354,10 +354,42 @@ impl Output {
                 drop(w.finish());
                 Ok(())
             }
-            Output::Pcapng { w, path, .. } => match w.finish(stats) {
-                Ok(_) => Ok(()),
-                Err(source) => Err(CliError::Output { path, source }),
+            Output::Pcapng { mut w, path, .. } => match w.write_statistics(stats) {
+                Ok(()) => Ok(()),
+                Err(source) => {
+                    // A torn statistics block is cut off: the file still reads.
+                    if path != "-" {
+                        let _ = w.cut_to_whole_records();
+                    }
+                    Err(CliError::Output { path, source })
+                }
             },
+        }
+    }
+}
+
+impl Output {
+    /// After a write error: cuts a file igbpoll created back to its last
+    /// whole record and, for pcapng, ends it with its statistics block if that
+    /// still fits, so that it reads cleanly (the packets in it are those
+    /// counted as written). Printed lines and stdout are left as they are.
+    fn salvage(self, stats: &InterfaceStats) {
+        match self {
+            Output::Pcap { mut w, path } if path != "-" => {
+                if let Err(e) = w.cut_to_whole_records() {
+                    log::warn!("{path}: cannot cut off the torn last record: {e}");
+                }
+            }
+            Output::Pcapng { mut w, path, .. } if path != "-" => match w.cut_to_whole_records() {
+                Ok(()) => {
+                    if let Err(e) = w.write_statistics(stats) {
+                        log::warn!("{path}: no room for the closing statistics block: {e}");
+                        let _ = w.cut_to_whole_records();
+                    }
+                }
+                Err(e) => log::warn!("{path}: cannot cut off the torn last block: {e}"),
+            },
+            _ => {}
         }
     }
 }
@@ -429,8 +461,11 @@ impl Sink {
         let Some(rot) = &self.rotator else {
             let before = out.records();
             let res = out.write(ts, pkts);
-            // On an error, what was written before it still counts.
+            // On an error, what was written whole before it still counts.
             self.written += out.records() - before;
+            if res.is_err() {
+                self.salvage(live);
+            }
             res?;
             return Ok(true);
         };
@@ -441,7 +476,7 @@ impl Sink {
         for i in 0..pkts.len() {
             let rot = self.rotator.as_ref().expect("rotating");
             if ts[i] >= deadline || rot.full(bytes, packets) {
-                self.write_part(ts, pkts, start, i)?;
+                self.write_part(ts, pkts, start, i, live)?;
                 start = i;
                 if !self.rotate(ts[i], live)? {
                     return Ok(false);
@@ -459,7 +494,7 @@ impl Sink {
             bytes += out.record_len(pkts[i].len());
             packets += 1;
         }
-        self.write_part(ts, pkts, start, pkts.len())?;
+        self.write_part(ts, pkts, start, pkts.len(), live)?;
         Ok(true)
     }
 
@@ -469,6 +504,7 @@ impl Sink {
         pkts: &mut [Packet],
         from: usize,
         to: usize,
+        live: &Live,
     ) -> Result<(), CliError> {
         if to > from {
             let out = self.out.as_mut().expect("a file");
@@ -477,9 +513,40 @@ impl Sink {
             let done = out.records() - before;
             self.written += done;
             self.file_packets += done;
+            if res.is_err() {
+                self.salvage(live);
+            }
             res?;
         }
         Ok(())
+    }
+
+    /// The counters for this sink's file: the latest (or, `fresh`, a newer
+    /// reading), narrowed to the queue with `--per-queue`.
+    fn snapshot(&self, live: &Live, fresh: bool) -> Snapshot {
+        let s = if fresh {
+            live.fresh(FRESH_STATS_WAIT)
+        } else {
+            live.latest()
+        };
+        // A queue's file gives that queue's counters (as of the same reading).
+        match self.queue.and_then(|q| live.queue(q)) {
+            Some(mut q) => {
+                q.at_ns = s.at_ns;
+                q
+            }
+            None => s,
+        }
+    }
+
+    /// After a write error: leaves the current file readable (see
+    /// [`Output::salvage`]); nothing more is written to it.
+    fn salvage(&mut self, live: &Live) {
+        if let Some(out) = self.out.take() {
+            let has_filter = self.spec.as_ref().is_some_and(|s| s.has_filter);
+            let s = self.snapshot(live, false);
+            out.salvage(&isb(&s, device::now_ns(), self.written, has_filter));
+        }
     }
 
     /// Closes the current file (with fresh counters in a pcapng statistics
@@ -489,22 +556,12 @@ impl Sink {
             return Ok(true);
         };
         let next = rot.next(now_ns).map_err(CliError::Usage)?;
+        let fresh = spec.format == FileFormat::Pcapng;
+        let has_filter = spec.has_filter;
         if let Some(out) = self.out.take() {
-            let s = if spec.format == FileFormat::Pcapng {
-                live.fresh(FRESH_STATS_WAIT)
-            } else {
-                live.latest()
-            };
-            // A queue's file gives that queue's counters (as of the same reading).
-            let s = match self.queue.and_then(|q| live.queue(q)) {
-                Some(mut q) => {
-                    q.at_ns = s.at_ns;
-                    q
-                }
-                None => s,
-            };
+            let s = self.snapshot(live, fresh);
             let path = out.path().map(PathBuf::from);
-            out.finish(&isb(&s, device::now_ns(), self.written, spec.has_filter))?;
+            out.finish(&isb(&s, device::now_ns(), self.written, has_filter))?;
             if let (Some(post), Some(path)) = (self.post.as_mut(), path) {
                 post.run(&path);
             }
