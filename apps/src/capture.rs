@@ -195,6 +195,9 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
     let policy = Policy::from_args(args)?;
+    if let Some(user) = &args.user {
+        privs::check_user(user)?;
+    }
     if args.write.is_some() && (dump_of(args).is_some() || args.line_buffered) {
         log::warn!("-x, -X, -A and -l shape printed lines; with -w nothing is printed");
     }

@@ -7,6 +7,21 @@ use nix::unistd::{initgroups, setgid, setuid, User};
 
 use crate::error::CliError;
 
+/// Checks that `user` exists, before anything is opened, so that a typo
+/// leaves no file behind.
+///
+/// # Errors
+/// No such user, or the user database cannot be read.
+pub fn check_user(user: &str) -> Result<(), CliError> {
+    User::from_name(user)
+        .map_err(|e| e.to_string())
+        .and_then(|u| u.map(|_| ()).ok_or_else(|| "no such user".to_string()))
+        .map_err(|reason| CliError::Privileges {
+            user: user.to_string(),
+            reason,
+        })
+}
+
 /// Switches the process (all its threads) to `user`'s uid, gid and
 /// supplementary groups. `first_file`, when given, is handed to `user`
 /// first, so a ring of files (`-C … -W`) can reuse it later.
