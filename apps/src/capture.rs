@@ -188,6 +188,18 @@ pub fn resolution(asked: Option<Precision>, format: FileFormat) -> Resolution {
 
 /// Runs `capture`.
 pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
+    if let Some(i) = &args.interface {
+        return Err(CliError::Usage(format!(
+            "-i {i}: igbpoll takes the NIC away from the kernel and names it by PCI address: \
+             --pci BDF (`igbpoll list` shows each NIC's address and interface)"
+        )));
+    }
+    if let Some(f) = &args.read_file {
+        return Err(CliError::Usage(format!(
+            "-r {f}: igbpoll captures from a NIC; to feed {f} through the simulated one: \
+             igbpoll --sim igb --sim-replay {f} capture ..."
+        )));
+    }
     let folded = args.with_autostop();
     let args = &folded;
     let filter = filter_of(args)?;

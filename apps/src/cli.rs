@@ -238,6 +238,14 @@ pub struct CaptureArgs {
     #[arg(help_heading = "Printing (without -w)")]
     pub no_names: u8,
 
+    /// tcpdump's -i: refused with a pointer to --pci (hidden).
+    #[arg(short = 'i', value_name = "INTERFACE", hide = true)]
+    pub interface: Option<String>,
+
+    /// tcpdump's -r: refused with a pointer to --sim-replay (hidden).
+    #[arg(short = 'r', value_name = "FILE", hide = true)]
+    pub read_file: Option<String>,
+
     /// Taken for tcpdump's sake: the link-level header is always printed.
     #[arg(short = 'e', hide = true)]
     pub link_header: bool,

@@ -397,6 +397,36 @@ fn errors_name_the_cause() {
         !out.status.success(),
         "a 20-byte generated frame is refused"
     );
+    // tcpdump's habits get a pointer to igbpoll's way.
+    for (args, hint) in [
+        (&["capture", "-i", "eth0"][..], "--pci BDF"),
+        (
+            &["--sim", "igb", "capture", "-r", "x.pcap"],
+            "--sim-replay x.pcap",
+        ),
+    ] {
+        let out = igbpoll(args);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(hint),
+            "{args:?}"
+        );
+    }
+    // An unknown -Z user is refused before any file is made.
+    let file = tmp("no-user.pcap");
+    let _ = std::fs::remove_file(&file);
+    let out = igbpoll(&[
+        "--sim",
+        "igb",
+        "capture",
+        "-Z",
+        "no-such-user-igbpoll",
+        "-w",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such user"));
+    assert!(!file.exists());
 }
 
 #[test]
