@@ -134,6 +134,8 @@ pub enum SimModelArg {
 }
 
 /// What to do.
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Capture frames: print a line per packet, or write pcap or pcapng files.
