@@ -228,6 +228,8 @@ pub(crate) struct Engine {
     tx_overlong: Vec<bool>,
     /// When the source next has a frame, if it said so.
     next_due: Option<Duration>,
+    /// How late the source's next frame may arrive ([`crate::wire::FrameSource::slack`]).
+    slack: Duration,
     /// Injected frames taken off the wire this round (published in `flush`).
     injected_taken: usize,
     /// The source said Done this round (published in `flush`).
@@ -258,6 +260,7 @@ impl Engine {
                 .collect(),
             tx_overlong: vec![false; q],
             next_due: None,
+            slack: Duration::ZERO,
             injected_taken: 0,
             source_finished: false,
             dev,
@@ -334,6 +337,12 @@ impl Engine {
         }
     }
 
+    /// True when the engine waits for a source's next frame that may come
+    /// late: it then sleeps rather than spins (see `FrameSource::slack`).
+    fn may_sleep_now(&self) -> bool {
+        self.next_due.is_some() && !self.slack.is_zero()
+    }
+
     /// How long the engine may sleep when idle.
     fn idle_wait(&self) -> Duration {
         let cap = Duration::from_millis(1);
@@ -367,15 +376,22 @@ pub(crate) fn spawn(mut engine: Engine) -> Running {
                     continue;
                 }
                 idle += 1;
-                if idle < 2000 {
+                let paced = engine.may_sleep_now();
+                if idle < 2000 && !paced {
                     std::hint::spin_loop();
-                } else if idle < 2100 {
+                } else if idle < 2100 && !paced {
                     std::thread::yield_now();
                 } else {
                     dev.engine_sleeping.store(true, Ordering::SeqCst);
                     // Re-check after announcing sleep so a tail write is never missed.
                     if engine.step() == 0 {
-                        std::thread::park_timeout(engine.idle_wait());
+                        let wait = engine.idle_wait();
+                        let wait = if engine.may_sleep_now() {
+                            wait.max(engine.slack)
+                        } else {
+                            wait
+                        };
+                        std::thread::park_timeout(wait);
                     }
                     dev.engine_sleeping.store(false, Ordering::SeqCst);
                     idle = 0;

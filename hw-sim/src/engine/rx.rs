@@ -312,6 +312,7 @@ impl Engine {
                         }
                         SourcePoll::Until(t) => {
                             self.next_due = Some(t);
+                            self.slack = src.slack();
                             break;
                         }
                         SourcePoll::Done => {

@@ -376,6 +376,10 @@ impl<S: FrameSource> FrameSource for Faulty<S> {
         self.inner.flow_controlled()
     }
 
+    fn slack(&self) -> Duration {
+        self.inner.slack()
+    }
+
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
         if let Some(b) = self.current.take() {
             self.pool.push(b);

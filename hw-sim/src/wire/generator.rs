@@ -226,6 +226,19 @@ mod tests {
     }
 
     #[test]
+    fn only_paced_sources_may_come_late() {
+        use crate::wire::PACED_SLACK;
+        let g = Generator::fixed_udp(60, [2; 6]);
+        assert_eq!(g.slack(), Duration::ZERO);
+        let paced = Generator::fixed_udp(60, [2; 6]).paced(1000.0);
+        assert_eq!(paced.slack(), PACED_SLACK);
+        // Wrappers pass it on.
+        assert_eq!(paced.limit(5).slack(), PACED_SLACK);
+        let boxed: Box<dyn FrameSource> = Box::new(Generator::fixed_udp(60, [2; 6]).paced(10.0));
+        assert_eq!(boxed.slack(), PACED_SLACK);
+    }
+
+    #[test]
     fn pacing_follows_the_clock() {
         let mut g = Generator::fixed_udp(60, [2; 6]).paced(1000.0);
         assert!(matches!(g.poll(Duration::ZERO), SourcePoll::Frame(_)));

@@ -50,7 +50,24 @@ pub trait FrameSource: Send {
     fn flow_controlled(&self) -> bool {
         true
     }
+
+    /// How late the source's frames may arrive: zero (the default) for a
+    /// source the engine must poll as soon as it answers
+    /// [`SourcePoll::Until`]. A paced source ([`SourceExt::paced`]) answers
+    /// [`PACED_SLACK`]: between its frames the engine waits asleep, at least
+    /// that long, instead of spinning, and then takes every frame that came
+    /// due at once. On a machine with no more cores than busy threads a
+    /// spinning engine takes the core the driver needs, and the frames that
+    /// pile up while the driver waits for it overflow the ring.
+    fn slack(&self) -> Duration {
+        Duration::ZERO
+    }
 }
+
+/// How late a paced source's frames may arrive (see [`FrameSource::slack`]):
+/// a short burst's worth, far less than a receive ring holds at any rate a
+/// paced source is used for.
+pub const PACED_SLACK: Duration = Duration::from_micros(50);
 
 /// A consumer of frames the NIC transmits.
 pub trait FrameSink: Send {
@@ -85,6 +102,9 @@ impl FrameSource for Box<dyn FrameSource> {
     fn flow_controlled(&self) -> bool {
         (**self).flow_controlled()
     }
+    fn slack(&self) -> Duration {
+        (**self).slack()
+    }
 }
 
 /// A source paced at a fixed rate (see [`SourceExt::paced`]).
@@ -117,6 +137,10 @@ impl<S: FrameSource> FrameSource for Paced<S> {
         false
     }
 
+    fn slack(&self) -> Duration {
+        PACED_SLACK
+    }
+
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
         let start = *self.start.get_or_insert(now);
         let due = start + Duration::from_nanos((self.sent as f64 * self.period_ns) as u64);
@@ -143,6 +167,10 @@ pub struct Limit<S> {
 impl<S: FrameSource> FrameSource for Limit<S> {
     fn flow_controlled(&self) -> bool {
         self.inner.flow_controlled()
+    }
+
+    fn slack(&self) -> Duration {
+        self.inner.slack()
     }
 
     fn poll(&mut self, now: Duration) -> SourcePoll<'_> {
