@@ -652,7 +652,7 @@ fn snapshot<B: Backend>(
     last: bool,
 ) -> Snapshot {
     let q = dev.nic.rx_queue(0);
-    let (ring_ready, ring_size) = (q.ready(), q.size());
+    let (ring_ready, ring_filled, ring_size) = (q.ready(), q.filled(), q.size());
     Snapshot {
         at_ns,
         start_ns,
@@ -662,6 +662,7 @@ fn snapshot<B: Backend>(
         rnbc: stats.hw.rx_no_buffer_count,
         ruc: stats.hw.rx_short_length_errors,
         ring_ready,
+        ring_filled,
         ring_size,
         last,
         ..Snapshot::default()

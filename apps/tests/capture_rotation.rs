@@ -412,7 +412,8 @@ fn stats_prints_a_line_per_second_with_the_causes() {
             "filtered out",
             "RNBC",
             "RUC",
-            "/1024 ready",
+            "/1024 filled",
+            "posted",
         ] {
             assert!(l.contains(cause), "{cause} in {l}");
         }

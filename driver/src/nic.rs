@@ -327,9 +327,9 @@ impl<B: Backend> Nic<B> {
                 .map_err(self.dma_err("a receive ring"))?;
             let pool = Mempool::with_buffer_len(b, pool_size, c.rx_buffer_len(family))
                 .map_err(self.dma_err("receive packet buffers"))?;
-            let rdt = match family {
-                Family::E1000 => regs::e1000::RDT,
-                Family::Igb => regs::igb::rdt(n),
+            let (rdh, rdt) = match family {
+                Family::E1000 => (regs::e1000::RDH, regs::e1000::RDT),
+                Family::Igb => (regs::igb::rdh(n), regs::igb::rdt(n)),
             };
             let q = RxQueue::new(
                 self.dev.clone(),
@@ -337,7 +337,7 @@ impl<B: Backend> Nic<B> {
                 family,
                 ring,
                 c.rx_ring_size,
-                rdt,
+                (rdh, rdt),
                 pool,
             );
             match family {

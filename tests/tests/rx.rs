@@ -186,3 +186,41 @@ fn recycled_buffers_refill_the_ring() {
         );
     }
 }
+
+/// The ring's backlog (`filled`, from the head register) counts the frames
+/// the NIC has written and the driver not yet taken, and a full ring reads as
+/// every posted descriptor.
+#[test]
+fn the_backlog_counts_what_the_nic_wrote_and_the_driver_has_not_taken() {
+    for model in MODELS {
+        let sim = sim(model);
+        let frames = mixed_frames(5, sim.mac(), 200);
+        sim.set_source(Replay::from_bytes(&pcap_bytes(&frames[..40])).expect("replay"));
+        let mut nic = open(&sim, &small_rings(64));
+        assert_eq!(nic.rx_queue(0).filled(), 0, "{model:?}: nothing yet");
+        sim.start();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while nic.rx_queue(0).filled() < 40 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(nic.rx_queue(0).filled(), 40, "{model:?}");
+        let mut batch = Vec::new();
+        assert_eq!(nic.rx_batch(0, &mut batch, 10), 10);
+        assert_eq!(nic.rx_queue(0).filled(), 30, "{model:?}: 10 taken");
+        while nic.rx_batch(0, &mut batch, 64) > 0 {}
+        assert_eq!(nic.rx_queue(0).filled(), 0, "{model:?}: all taken");
+        drop(nic);
+        // More frames than the ring holds: it fills up to what is posted.
+        let sim = igbpoll_tests::sim(model);
+        sim.set_source(Replay::from_bytes(&pcap_bytes(&frames)).expect("replay"));
+        let mut nic = open(&sim, &small_rings(64));
+        sim.start();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let q = nic.rx_queue(0);
+        while q.filled() < q.ready() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(q.filled(), q.ready(), "{model:?}: a full ring");
+        assert_eq!(q.ready(), 63, "{model:?}: all but one descriptor posted");
+    }
+}

@@ -34,8 +34,12 @@ pub struct Snapshot {
     pub rnbc: u64,
     /// Runts (RUC).
     pub ruc: u64,
-    /// Descriptors ready for the NIC.
+    /// Descriptors holding a buffer for the NIC (ready descriptors).
     pub ring_ready: usize,
+    /// Of those, the ones the NIC has filled and the receive thread has not
+    /// taken yet: the ring's backlog (near `ring_size`, the NIC is about to
+    /// run out of buffers).
+    pub ring_filled: usize,
     /// Descriptors in the ring.
     pub ring_size: usize,
     /// Packets written to files so far.
@@ -203,7 +207,7 @@ pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
     format!(
         "{:8.1} s: {:.0} pps, {:.1} Mbit/s, {} written; drops: NIC MPC {}, RQDPC {}, \
          ROC {}, writer behind {}, driver {}; filtered out {}; warnings: RNBC {}, RUC {}; \
-         ring {}/{} ready",
+         ring {}/{} filled, {} posted",
         s.at_ns.saturating_sub(s.start_ns) as f64 / 1e9,
         pps,
         mbps,
@@ -216,8 +220,9 @@ pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
         a.filtered,
         s.rnbc,
         s.ruc,
-        s.ring_ready,
-        s.ring_size
+        s.ring_filled,
+        s.ring_size,
+        s.ring_ready
     )
 }
 
@@ -238,12 +243,13 @@ mod tests {
         b.rx_bytes = 125_000;
         b.acc.writer_behind = 7;
         b.ring_ready = 1000;
+        b.ring_filled = 37;
         b.ring_size = 1024;
         let l = stats_line(&a, &b);
         assert!(l.contains("1000 pps"), "{l}");
         assert!(l.contains("1.0 Mbit/s"), "{l}");
         assert!(l.contains("writer behind 7"), "{l}");
-        assert!(l.contains("ring 1000/1024 ready"), "{l}");
+        assert!(l.contains("ring 37/1024 filled, 1000 posted"), "{l}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct RxQueue<B: Backend> {
     next_to_use: usize,
     posted: usize,
     rdt: u32,
+    /// The head register (RDH): where the device writes next.
+    rdh: u32,
     discarding: bool,
     refill_threshold: usize,
     /// The pool's buffer length: a longer written-back length is refused.
@@ -74,7 +76,7 @@ impl<B: Backend> RxQueue<B> {
         family: Family,
         ring: DmaMemory,
         size: usize,
-        rdt: u32,
+        (rdh, rdt): (u32, u32),
         pool: Mempool,
     ) -> Self {
         debug_assert!(size.is_power_of_two() && ring.len() >= size * DESC_SIZE);
@@ -89,6 +91,7 @@ impl<B: Backend> RxQueue<B> {
             next_to_use: 0,
             posted: 0,
             rdt,
+            rdh,
             discarding: false,
             refill_threshold: (size / 4).clamp(1, 32),
             buf_len: pool.buffer_len(),
@@ -124,6 +127,16 @@ impl<B: Backend> RxQueue<B> {
     /// Descriptors holding a buffer for the device right now (ready descriptors).
     pub fn ready(&self) -> usize {
         self.posted
+    }
+
+    /// Descriptors the device has filled that [`RxQueue::rx_batch`] has not
+    /// taken yet: the ring's backlog, how close the NIC is to running out of
+    /// buffers (RNBC, then drops). Read from the head register (one register
+    /// read: for statistics, not for every poll). The device's value is
+    /// untrusted: it is taken modulo the ring and capped at the posted count.
+    pub fn filled(&self) -> usize {
+        let head = self.dev.backend.read32(self.rdh) as usize;
+        (head.wrapping_sub(self.next_to_clean) & self.mask).min(self.posted)
     }
 
     /// The queue's counters (shared: clone the `Arc` to read them from another thread).
