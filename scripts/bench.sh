@@ -94,7 +94,8 @@ echo "       threads on 2 cores): --sim-rate 200000/500000 --duration 2, drops m
 for rate in 200000 200000 500000 500000; do
   printf -- '--sim-rate %s: ' "$rate"
   ./target/release/igbpoll --sim igb --sim-rate "$rate" capture --duration 2 \
-    -w /dev/shm/igbpoll-bench.pcapng 2>&1 | grep -E 'captured|fell behind' | tr '\n' ' '; echo
+    -w /dev/shm/igbpoll-bench.pcapng 2>&1 | grep -E 'captured|dropped by the NIC|fell behind' \
+    | sed 's/ (.*//' | tr '\n' ' '; echo
 done
 rm -f /dev/shm/igbpoll-bench.pcapng
 
