@@ -236,6 +236,15 @@ fn open_sim(
             if replay.is_empty() {
                 log::warn!("{}: no frames to replay", path.display());
             }
+            if replay.other_link_records() > 0 {
+                log::warn!(
+                    "{}: {} packets on non-Ethernet interfaces are left out; {} Ethernet \
+                     frames are replayed",
+                    path.display(),
+                    replay.other_link_records(),
+                    replay.len()
+                );
+            }
             if replay.padded_records() > 0 {
                 log::info!(
                     "{}: {} frames shorter than 60 bytes are sent padded with zeros to 60, \

@@ -59,6 +59,11 @@ pub enum ReplayError {
         /// The link type found.
         link_type: u32,
     },
+    /// A pcapng file none of whose packets is on an Ethernet interface.
+    NoEthernet {
+        /// The packets on other interfaces.
+        records: u64,
+    },
 }
 
 impl fmt::Display for ReplayError {
@@ -72,6 +77,11 @@ impl fmt::Display for ReplayError {
             ReplayError::LinkType { link_type } => write!(
                 f,
                 "capture link type {link_type} is not Ethernet (1); only Ethernet can be replayed"
+            ),
+            ReplayError::NoEthernet { records } => write!(
+                f,
+                "none of the {records} packets is on an Ethernet interface (link type 1); \
+                 only Ethernet can be replayed"
             ),
         }
     }
@@ -95,6 +105,7 @@ pub struct Replay {
     truncated_records: u64,
     padded_records: u64,
     long_records: u64,
+    other_link_records: u64,
     stopped_early: bool,
 }
 
@@ -123,6 +134,7 @@ impl Replay {
             truncated_records: 0,
             padded_records: 0,
             long_records: 0,
+            other_link_records: 0,
             stopped_early: false,
         };
         match magic {
@@ -132,6 +144,11 @@ impl Replay {
             | [0xA1, 0xB2, 0x3C, 0x4D] => r.load_pcap(bytes)?,
             PCAPNG_MAGIC => r.load_pcapng(bytes)?,
             _ => return Err(ReplayError::NotACapture { magic }),
+        }
+        if r.spans.is_empty() && r.other_link_records > 0 {
+            return Err(ReplayError::NoEthernet {
+                records: r.other_link_records,
+            });
         }
         Ok(r)
     }
@@ -214,6 +231,8 @@ impl Replay {
             });
             if ethernet {
                 self.push(&frame, orig);
+            } else {
+                self.other_link_records += 1;
             }
         }
         Ok(())
@@ -249,6 +268,12 @@ impl Replay {
     /// `max` (tags included) drops.
     pub fn frames_longer_than(&self, max: usize) -> u64 {
         self.spans.iter().filter(|&&(_, l)| l > max).count() as u64
+    }
+
+    /// Records of a pcapng file's non-Ethernet interfaces (Linux "any"
+    /// captures, loopback, Wi-Fi…), left out: only Ethernet goes on the wire.
+    pub fn other_link_records(&self) -> u64 {
+        self.other_link_records
     }
 
     /// True when a malformed or cut-off record ended the capture early.
@@ -349,6 +374,43 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r.truncated_records(), 1);
         assert_eq!(r.frames().next().unwrap(), &[0xAB; 64][..]);
+    }
+
+    /// A two-interface pcapng (Ethernet and Linux cooked): only the Ethernet
+    /// interface's packets are replayed, the others counted; a file with no
+    /// Ethernet interface is refused.
+    #[test]
+    fn pcapng_non_ethernet_interfaces_are_left_out() {
+        let f = frames();
+        let build = |links: &[DataLink]| {
+            let mut w = PcapNgWriter::new(Vec::new()).unwrap();
+            for &l in links {
+                w.write_pcapng_block(InterfaceDescriptionBlock::new(l, 0))
+                    .unwrap();
+            }
+            for (i, fr) in f.iter().enumerate() {
+                let epb = EnhancedPacketBlock {
+                    interface_id: (i % links.len()) as u32,
+                    timestamp: Duration::from_micros(i as u64),
+                    original_len: fr.len() as u32,
+                    data: fr.as_slice().into(),
+                    options: vec![],
+                };
+                w.write_pcapng_block(epb).unwrap();
+            }
+            w.into_inner()
+        };
+        let r = Replay::from_bytes(&build(&[DataLink::ETHERNET, DataLink::LINUX_SLL])).unwrap();
+        let got: Vec<Vec<u8>> = r.frames().map(<[u8]>::to_vec).collect();
+        let want: Vec<Vec<u8>> = f.iter().step_by(2).cloned().collect();
+        assert_eq!(got, want);
+        assert_eq!(r.other_link_records(), (f.len() / 2) as u64);
+        match Replay::from_bytes(&build(&[DataLink::LINUX_SLL])) {
+            Err(e @ ReplayError::NoEthernet { .. }) => {
+                assert!(e.to_string().contains("Ethernet"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
