@@ -236,6 +236,14 @@ fn open_sim(
             if replay.is_empty() {
                 log::warn!("{}: no frames to replay", path.display());
             }
+            if replay.truncated_records() > 0 {
+                log::warn!(
+                    "{}: {} records hold less than their frame (captured with a snapshot \
+                     length); the wire carries the bytes the file holds",
+                    path.display(),
+                    replay.truncated_records()
+                );
+            }
             if replay.other_link_records() > 0 {
                 log::warn!(
                     "{}: {} packets on non-Ethernet interfaces are left out; {} Ethernet \
