@@ -90,6 +90,7 @@ fn run_case(format: FileFormat, dir: &str, packets: u64, feeder_cpu: usize) -> O
             mac: None,
             speed_bps: 0,
             filter: None,
+            hardware: String::new(),
         },
         has_filter: false,
     };

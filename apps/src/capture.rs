@@ -350,6 +350,11 @@ where
                     0
                 },
                 filter: filter.as_ref().map(|f| f.expression().to_string()),
+                hardware: format!(
+                    "Intel {} ({})",
+                    dev.nic.model().name,
+                    dev.nic.model().family
+                ),
             },
             has_filter: filter.is_some(),
         }

@@ -42,6 +42,7 @@ pub const EPB_HEADER_LEN: usize = 28;
 pub const EPB_TRAILER_MAX: usize = 7;
 
 const OPT_ENDOFOPT: u16 = 0;
+const SHB_OS: u16 = 3;
 const SHB_USERAPPL: u16 = 4;
 const IF_NAME: u16 = 2;
 const IF_DESCRIPTION: u16 = 3;
@@ -49,6 +50,7 @@ const IF_MACADDR: u16 = 6;
 const IF_SPEED: u16 = 8;
 const IF_TSRESOL: u16 = 9;
 const IF_FILTER: u16 = 11;
+const IF_HARDWARE: u16 = 15;
 const ISB_STARTTIME: u16 = 2;
 const ISB_ENDTIME: u16 = 3;
 const ISB_IFRECV: u16 = 4;
@@ -70,6 +72,8 @@ pub struct Interface {
     pub speed_bps: u64,
     /// `if_filter`: the libpcap filter expression, if any.
     pub filter: Option<String>,
+    /// `if_hardware`: the NIC's model (omitted when empty).
+    pub hardware: String,
 }
 
 /// The counts of the closing Interface Statistics Block.
@@ -452,6 +456,14 @@ fn section_header() -> Vec<u8> {
     body.extend_from_slice(&1u16.to_ne_bytes());
     body.extend_from_slice(&0u16.to_ne_bytes());
     body.extend_from_slice(&(-1i64).to_ne_bytes()); // section length unknown
+                                                    // shb_os as dumpcap writes it: the system and its release.
+    if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        option(
+            &mut body,
+            SHB_OS,
+            format!("Linux {}", release.trim()).as_bytes(),
+        );
+    }
     option(
         &mut body,
         SHB_USERAPPL,
@@ -488,6 +500,9 @@ fn interface_description(i: &Interface, snaplen: u32, resolution: Resolution) ->
         let mut v = vec![0u8];
         v.extend_from_slice(f.as_bytes());
         option(&mut body, IF_FILTER, &v);
+    }
+    if !i.hardware.is_empty() {
+        option(&mut body, IF_HARDWARE, i.hardware.as_bytes());
     }
     end_of_options(&mut body);
     block(IDB_TYPE, &body)
@@ -531,6 +546,7 @@ mod tests {
             mac: Some([2, 0, 0, 0, 0, 1]),
             speed_bps: 1_000_000_000,
             filter: Some("udp".into()),
+            hardware: "Intel 82576 (igb)".into(),
         }
     }
 
@@ -612,6 +628,9 @@ mod tests {
                 vec![2, 0, 0, 0, 0, 1].into()
             )));
             assert!(idb.contains(&InterfaceDescriptionOption::IfSpeed(1_000_000_000)));
+            assert!(idb.contains(&InterfaceDescriptionOption::IfHardware(
+                "Intel 82576 (igb)".into()
+            )));
             assert!(isb.contains(&InterfaceStatisticsOption::IsbIfRecv(1000)));
             assert!(isb.contains(&InterfaceStatisticsOption::IsbIfDrop(7)));
             assert!(isb.contains(&InterfaceStatisticsOption::IsbFilterAccept(900)));
