@@ -7,7 +7,9 @@
 //! `nice -n 19`, when `nice` is there) so it does not take time from the
 //! capture, and never waited for between files. Unlike tcpdump, the last file
 //! gets the command too, and the capture waits for every command it started
-//! before it exits, so that when igbpoll returns, every file is done.
+//! before it exits, so that when igbpoll returns, every file is done; each run
+//! is in a process group of its own, so the Ctrl-C that ends a capture does
+//! not kill a compression half-way.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -86,7 +88,10 @@ impl PostRotate {
             }
             None => Command::new(&self.program),
         };
-        cmd.arg(file).stdin(Stdio::null());
+        // Its own process group: a Ctrl-C at the terminal, which ends the
+        // capture cleanly, does not also kill a compression half-way.
+        use std::os::unix::process::CommandExt;
+        cmd.arg(file).stdin(Stdio::null()).process_group(0);
         self.started += 1;
         match cmd.spawn() {
             Ok(child) => self.running.push((child, file.to_path_buf())),
