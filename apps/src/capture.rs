@@ -207,6 +207,11 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--format needs -w FILE".into()));
     }
     let policy = Policy::from_args(args)?;
+    if args.time_stamps > 5 {
+        return Err(CliError::Usage(
+            "-t is given at most 5 times (-ttttt: time since the first packet)".into(),
+        ));
+    }
     if let Some(user) = &args.user {
         privs::check_user(user)?;
     }
@@ -284,6 +289,13 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     };
     let opened = device::open_any(dev_args, &config, Traffic::Always)?;
     crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, queue_rotators, &stop))
+}
+
+/// `-t`… and the precision of printed lines (checked in `run`).
+fn time_format(args: &CaptureArgs) -> crate::timefmt::TimeFormat {
+    use crate::timefmt::{Stamp, TimeFormat};
+    let stamp = Stamp::from_count(args.time_stamps).unwrap_or(Stamp::SinceFirst);
+    TimeFormat::new(stamp, args.precision == Some(Precision::Nano))
 }
 
 /// `-x`/`-X`/`-A`.
@@ -379,6 +391,7 @@ where
                     args.packet_buffered || args.line_buffered,
                     args.snaplen,
                     dump_of(args),
+                    time_format(args),
                 ),
             };
             let sink = Sink::new(out, spec.clone(), rotator).with_post_rotate(post_rotate(args)?);
@@ -403,6 +416,7 @@ where
                 args.packet_buffered || args.line_buffered,
                 args.snaplen,
                 dump_of(args),
+                time_format(args),
             ),
             None,
         ),

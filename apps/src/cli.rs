@@ -196,9 +196,10 @@ pub struct CaptureArgs {
     #[arg(help_heading = "Output")]
     pub snaplen: u32,
 
-    /// Timestamp precision of the file (pcap magic number, pcapng if_tsresol).
-    /// Default: micro for pcap (tcpdump's default, which every pcap reader
-    /// takes), nano for pcapng (if_tsresol 9, which every pcapng reader honours).
+    /// Timestamp precision of the file (pcap magic number, pcapng if_tsresol)
+    /// or of printed lines. Default: micro for pcap (tcpdump's default, which
+    /// every pcap reader takes) and printed lines, nano for pcapng (if_tsresol
+    /// 9, which every pcapng reader honours).
     #[arg(long = "time-stamp-precision", value_name = "PRECISION")]
     #[arg(help_heading = "Output")]
     pub precision: Option<Precision>,
@@ -227,6 +228,14 @@ pub struct CaptureArgs {
     #[arg(short = 'A')]
     #[arg(help_heading = "Printing (without -w)")]
     pub ascii: bool,
+
+    /// Timestamps of printed lines, as tcpdump's: -t none, -tt seconds since
+    /// the epoch, -ttt time since the previous packet, -tttt local date and
+    /// time, -ttttt time since the first packet (without -t: local time of
+    /// day); nanoseconds with --time-stamp-precision nano.
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Printing (without -w)")]
+    pub time_stamps: u8,
 
     /// Line-buffered printing, as tcpdump -l: the same as -U for printed lines.
     #[arg(short = 'l')]

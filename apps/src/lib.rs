@@ -17,3 +17,4 @@ pub mod send;
 pub mod serve;
 pub mod stats_cmd;
 pub mod summary;
+pub mod timefmt;

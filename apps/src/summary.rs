@@ -98,6 +98,16 @@ pub fn write_summary<W: Write + ?Sized>(
 ) -> fmt::Result {
     write_timestamp(out, ts_ns)?;
     out.write_char(' ')?;
+    write_frame(out, frame, wire_len)
+}
+
+/// Writes the summary line of an Ethernet frame without its timestamp (what
+/// follows tcpdump's timestamp and its blank), for a caller that prints the
+/// time its own way.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn write_frame<W: Write + ?Sized>(out: &mut W, frame: &[u8], wire_len: usize) -> fmt::Result {
     write_ethernet(out, Bytes(frame), wire_len)
 }
 

@@ -29,7 +29,8 @@ use crate::pcap_writer::{PcapWriter, Resolution, RECORD_HEADER_LEN};
 use crate::pcapng_writer::{
     EpbRecord, EpbTrailer, Interface, InterfaceStats, PcapngWriter, EPB_HEADER_LEN,
 };
-use crate::summary::write_summary;
+use crate::summary::write_frame;
+use crate::timefmt::TimeFormat;
 
 /// Printed lines are flushed at least this often, even without `-U`.
 const LINE_FLUSH_INTERVAL_NS: u64 = 100_000_000;
@@ -72,6 +73,8 @@ pub enum Output {
         snaplen: usize,
         /// `-x`/`-X`/`-A`.
         dump: Option<Dump>,
+        /// `-t`… and the precision.
+        time: TimeFormat,
     },
     /// A pcap file.
     Pcap {
@@ -125,7 +128,7 @@ pub fn isb(s: &Snapshot, end_ns: u64, written: u64, has_filter: bool) -> Interfa
 impl Output {
     /// Printed lines (`-U`: flushed after every batch), each decoding at most
     /// `snaplen` bytes of its frame (`-s`), followed by `dump` of them.
-    pub fn lines(every_batch: bool, snaplen: u32, dump: Option<Dump>) -> Output {
+    pub fn lines(every_batch: bool, snaplen: u32, dump: Option<Dump>, time: TimeFormat) -> Output {
         Output::Lines {
             out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
             line: String::with_capacity(256),
@@ -134,6 +137,7 @@ impl Output {
             printed: 0,
             snaplen: snaplen as usize,
             dump,
+            time,
         }
     }
 
@@ -231,6 +235,7 @@ impl Output {
                 printed,
                 snaplen,
                 dump,
+                time,
             } => {
                 let err = |source| CliError::Output {
                     path: "stdout".into(),
@@ -240,7 +245,8 @@ impl Output {
                     line.clear();
                     // Writing into a String cannot fail.
                     let kept = &p[..p.len().min(*snaplen)];
-                    let _ = write_summary(line, t, kept, p.len());
+                    let _ = time.write(line, t);
+                    let _ = write_frame(line, kept, p.len());
                     let _ = write_dump(line, *dump, kept);
                     line.push('\n');
                     out.write_all(line.as_bytes()).map_err(err)?;
