@@ -28,6 +28,7 @@ DUR=${1:-5}
 REPLAY_FRAMES=${REPLAY_FRAMES:-1000000}
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)" >&2; exit 1; }
 . scripts/lib/deps.sh
+. scripts/lib/pin.sh
 ensure_pkgs tcpdump tcpreplay iproute2 util-linux python3 libpcap-dev
 for t in tcpdump tcpreplay ip taskset python3; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install -y tcpdump tcpreplay)" >&2; exit 1; }
@@ -116,16 +117,12 @@ parse() { # -> captured nic_packets rx_ns writer_ns pps
 # (the capture) on CPU 1 -- all start on CPU 1 and the simulator's DMA thread
 # is moved to CPU 0 as soon as it exists.
 run_igbpoll() {
-  local out=$W/ig-$1.err b0 b1 pid tid
+  local out=$W/ig-$1.err b0 b1 pid
   b0=$(busy)
   if [ "$1" = pinned ]; then
     taskset -c 1 $BIN --sim igb --sim-size 60 capture --duration "$DUR" -w /dev/shm/i.pcap 2>"$out" &
     pid=$!
-    for _ in $(seq 100); do
-      tid=$(grep -l '^hw-sim-dma$' /proc/$pid/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5 || true)
-      [ -n "$tid" ] && { taskset -p -c 0 "$tid" >/dev/null; break; }
-      sleep 0.01
-    done
+    pin_sim_thread $pid 0 || true
     wait $pid
   else
     $BIN --sim igb --sim-size 60 capture --duration "$DUR" -w /dev/shm/i.pcap 2>"$out"

@@ -16,6 +16,7 @@
 # 4. The SPSC ring between two threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/pin.sh
 
 echo "== 1. RX benchmark (cargo bench -p igbpoll-tests --bench rx)"
 cargo bench -q -p igbpoll-tests --bench rx 2>/dev/null | grep -E "Mpps|ns/packet|=="
@@ -59,11 +60,7 @@ for ring in 1024 1024 1024 4096 4096 4096; do
   taskset -c 1 ./target/release/igbpoll --sim igb --sim-size 60 capture --duration 3 \
     --ring "$ring" -w /dev/shm/igbpoll-bench.pcap 2>/tmp/igbpoll-bench.$$ &
   pid=$!
-  for _ in $(seq 100); do
-    tid=$(grep -l '^hw-sim-dma$' /proc/$pid/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5 || true)
-    [ -n "$tid" ] && { taskset -p -c 0 "$tid" >/dev/null; break; }
-    sleep 0.01
-  done
+  pin_sim_thread $pid 0 || true
   wait $pid
   grep -E 'packets/s|per packet' /tmp/igbpoll-bench.$$ | tr '\n' ' '; echo
 done

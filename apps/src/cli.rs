@@ -465,21 +465,32 @@ pub enum AutoStop {
     Files(u32),
 }
 
-fn parse_autostop(s: &str) -> Result<AutoStop, String> {
-    let keys = "duration, packets, filesize, files";
+/// dumpcap's `KEY:VALUE` (`-a`, `-b`): the key and a positive whole number.
+fn key_and_count<'a>(s: &'a str, keys: &str) -> Result<(&'a str, u64), String> {
     let (key, value) = s
         .split_once(':')
         .ok_or_else(|| format!("`{s}`: expected KEY:VALUE ({keys})"))?;
-    let n: u64 = value
+    let n = value
         .parse()
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("`{value}` is not a positive whole number"))?;
+    Ok((key, n))
+}
+
+/// A file count of `files:N`.
+fn file_count(n: u64) -> Result<u32, String> {
+    u32::try_from(n).map_err(|_| format!("{n}: too many files"))
+}
+
+fn parse_autostop(s: &str) -> Result<AutoStop, String> {
+    let keys = "duration, packets, filesize, files";
+    let (key, n) = key_and_count(s, keys)?;
     Ok(match key {
         "duration" => AutoStop::Duration(n),
         "packets" => AutoStop::Packets(n),
         "filesize" => AutoStop::FileSizeKb(n),
-        "files" => AutoStop::Files(u32::try_from(n).map_err(|_| format!("{n}: too many files"))?),
+        "files" => AutoStop::Files(file_count(n)?),
         _ => return Err(format!("unknown autostop condition `{key}` ({keys})")),
     })
 }
@@ -526,25 +537,15 @@ impl CaptureArgs {
 }
 
 fn parse_ring_option(s: &str) -> Result<RingOption, String> {
-    let (key, value) = s.split_once(':').ok_or_else(|| {
-        format!("`{s}`: expected KEY:VALUE (duration, interval, filesize, packets, files)")
-    })?;
-    let n: u64 = value
-        .parse()
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{value}` is not a positive whole number"))?;
+    let keys = "duration, interval, filesize, packets, files";
+    let (key, n) = key_and_count(s, keys)?;
     Ok(match key {
         "duration" => RingOption::Duration(n),
         "interval" => RingOption::Interval(n),
         "filesize" => RingOption::FileSizeKb(n),
         "packets" => RingOption::Packets(n),
-        "files" => RingOption::Files(u32::try_from(n).map_err(|_| format!("{n}: too many files"))?),
-        _ => {
-            return Err(format!(
-                "unknown ring buffer option `{key}` (duration, interval, filesize, packets, files)"
-            ))
-        }
+        "files" => RingOption::Files(file_count(n)?),
+        _ => return Err(format!("unknown ring buffer option `{key}` ({keys})")),
     })
 }
 

@@ -549,7 +549,7 @@ pub(crate) fn cut_file(file: &mut std::fs::File, len: u64) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use pcap_file::pcap::PcapReader;
     use pcap_file::{DataLink, TsResolution};
@@ -932,10 +932,35 @@ mod tests {
         assert_eq!(read_back(&clean).1.len(), 700);
     }
 
+    /// A little-endian pcap file of `records` (timestamp in ns, captured
+    /// bytes, length on the wire) laid out by hand, each record as given
+    /// (any caplen, any order), in micro- or nanoseconds.
+    pub(crate) fn raw_pcap(nanos: bool, records: &[(u64, &[u8], usize)]) -> Vec<u8> {
+        let magic = if nanos { MAGIC_NANOS } else { MAGIC_MICROS };
+        let mut pcap = magic.to_le_bytes().to_vec();
+        pcap.extend_from_slice(&2u16.to_le_bytes());
+        pcap.extend_from_slice(&4u16.to_le_bytes());
+        for v in [0u32, 0, DEFAULT_SNAPLEN, LINKTYPE_ETHERNET] {
+            pcap.extend_from_slice(&v.to_le_bytes());
+        }
+        for &(ts, data, wire_len) in records {
+            let frac = if nanos {
+                ts % 1_000_000_000
+            } else {
+                ts % 1_000_000_000 / 1000
+            };
+            for v in [ts / 1_000_000_000, frac, data.len() as u64, wire_len as u64] {
+                pcap.extend_from_slice(&(v as u32).to_le_bytes());
+            }
+            pcap.extend_from_slice(data);
+        }
+        pcap
+    }
+
     /// A disk with room for `room` bytes: writes what fits, then ENOSPC.
-    struct Full {
-        sink: Vec<u8>,
-        room: usize,
+    pub(crate) struct Full {
+        pub(crate) sink: Vec<u8>,
+        pub(crate) room: usize,
     }
 
     impl Write for Full {

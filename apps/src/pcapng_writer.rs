@@ -715,30 +715,11 @@ mod tests {
             file.write_all(&all[head..head + room]).unwrap();
             drop(file);
             // The writer's count of whole blocks for that cut…
-            struct Room(Vec<u8>, usize);
-            impl Write for Room {
-                fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                    let free = self.1 - self.0.len();
-                    if free == 0 {
-                        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-                    }
-                    let mut n = 0;
-                    for b in bufs {
-                        let take = b.len().min(free - n);
-                        self.0.extend_from_slice(&b[..take]);
-                        n += take;
-                    }
-                    Ok(n)
-                }
-                fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                    self.write_vectored(&[IoSlice::new(buf)])
-                }
-                fn flush(&mut self) -> io::Result<()> {
-                    Ok(())
-                }
-            }
             let mut w = PcapngWriter::new(
-                Room(Vec::new(), head + room),
+                crate::pcap_writer::tests::Full {
+                    sink: Vec::new(),
+                    room: head + room,
+                },
                 &interface(),
                 0,
                 Resolution::Nanos,

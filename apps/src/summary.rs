@@ -944,23 +944,9 @@ pub(crate) mod tests {
     /// Runs `tcpdump -n -e -S` on a pcap of `records` (captured bytes, length
     /// on the wire); `None` when tcpdump is not installed.
     fn tcpdump_lines(tag: &str, records: &[(&[u8], usize)]) -> Option<Vec<String>> {
-        let mut pcap = Vec::new();
-        for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
-            if v == 0x0004_0002 {
-                pcap.extend_from_slice(&2u16.to_le_bytes());
-                pcap.extend_from_slice(&4u16.to_le_bytes());
-            } else {
-                pcap.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        for (data, wire_len) in records {
-            let secs = (TS / 1_000_000_000) as u32;
-            let micros = (TS % 1_000_000_000 / 1000) as u32;
-            for v in [secs, micros, data.len() as u32, *wire_len as u32] {
-                pcap.extend_from_slice(&v.to_le_bytes());
-            }
-            pcap.extend_from_slice(data);
-        }
+        let records: Vec<(u64, &[u8], usize)> =
+            records.iter().map(|&(d, len)| (TS, d, len)).collect();
+        let pcap = crate::pcap_writer::tests::raw_pcap(false, &records);
         let path = std::env::temp_dir().join(format!("igbpoll-{}-{tag}.pcap", std::process::id()));
         std::fs::write(&path, &pcap).unwrap();
         let output = std::process::Command::new("tcpdump")

@@ -183,21 +183,10 @@ mod tests {
             .map(|d| 1_700_000_000 * NANOS + 987_654_321 + d)
             .collect();
         // A nanosecond pcap of 60-byte frames at those times.
-        let mut pcap = Vec::new();
-        for v in [0xa1b2_3c4du32, 0x0004_0002, 0, 0, 262_144, 1] {
-            if v == 0x0004_0002 {
-                pcap.extend_from_slice(&2u16.to_le_bytes());
-                pcap.extend_from_slice(&4u16.to_le_bytes());
-            } else {
-                pcap.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        for &t in &stamps {
-            for v in [(t / NANOS) as u32, (t % NANOS) as u32, 60, 60] {
-                pcap.extend_from_slice(&v.to_le_bytes());
-            }
-            pcap.extend_from_slice(&[0u8; 60]);
-        }
+        let frame = [0u8; 60];
+        let records: Vec<(u64, &[u8], usize)> =
+            stamps.iter().map(|&t| (t, &frame[..], 60)).collect();
+        let pcap = crate::pcap_writer::tests::raw_pcap(true, &records);
         let path =
             std::env::temp_dir().join(format!("igbpoll-{}-timefmt.pcap", std::process::id()));
         std::fs::write(&path, &pcap).unwrap();

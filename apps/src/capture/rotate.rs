@@ -153,17 +153,14 @@ impl Policy {
                 match *o {
                     RingOption::Duration(s) => p.period_s = Some(s),
                     RingOption::Interval(s) => p.interval_s = Some(s),
-                    RingOption::FileSizeKb(kb) => {
-                        let b = kb.saturating_mul(1000);
-                        p.max_bytes = Some(p.max_bytes.map_or(b, |m| m.min(b)));
-                    }
+                    RingOption::FileSizeKb(kb) => p.limit_bytes(kb.saturating_mul(1000)),
                     RingOption::Packets(n) => p.max_packets = Some(n),
                     RingOption::Files(n) => p.keep = Some(n),
                 }
             }
             // With -b, -a filesize starts the next file, as dumpcap's does.
             if let Some(b) = stop_bytes {
-                p.max_bytes = Some(p.max_bytes.map_or(b, |m| m.min(b)));
+                p.limit_bytes(b);
             }
             if p.period_s.is_none()
                 && p.interval_s.is_none()
@@ -208,6 +205,11 @@ impl Policy {
             keep: None,
             stop_after: if !with_c { args.file_count } else { None },
         }))
+    }
+
+    /// Files end at `bytes` at the latest (the smallest limit given wins).
+    fn limit_bytes(&mut self, bytes: u64) {
+        self.max_bytes = Some(self.max_bytes.map_or(bytes, |m| m.min(bytes)));
     }
 
     /// The same policy for the files of one queue of `--per-queue`: every
