@@ -122,19 +122,9 @@ fn post_rotate_command_gets_every_finished_file() {
         ("y.pcapng", &["-b", "packets:500"][..]),
     ] {
         let w = d.join(name);
-        let mut args = vec![
-            "--sim",
-            "igb",
-            "--sim-replay",
-            input.to_str().unwrap(),
-            "capture",
-            "-w",
-            w.to_str().unwrap(),
-            "-z",
-            script.to_str().unwrap(),
-        ];
+        let mut args = vec!["-w", w.to_str().unwrap(), "-z", script.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let stderr = ok(&igbpoll(&args));
+        let stderr = ok(&common::replay_capture(&input, &args));
         let moved = files(&done);
         assert!(moved.len() >= 3, "{extra:?}: {moved:?}");
         // Every file, the last one too, was handed over, and only once
@@ -159,19 +149,10 @@ fn post_rotate_command_gets_every_finished_file() {
     }
     // A command that fails is counted, and the capture goes on.
     let w = d.join("f.pcap");
-    let stderr = ok(&igbpoll(&[
-        "--sim",
-        "igb",
-        "--sim-replay",
-        input.to_str().unwrap(),
-        "capture",
-        "-w",
-        w.to_str().unwrap(),
-        "-C",
-        "0.1",
-        "-z",
-        "false",
-    ]));
+    let stderr = ok(&common::replay_capture(
+        &input,
+        &["-w", w.to_str().unwrap(), "-C", "0.1", "-z", "false"],
+    ));
     let n = files(&d).iter().filter(|f| *f != &done).count();
     assert!(n >= 3);
     assert!(
@@ -198,17 +179,9 @@ fn autostop_ends_the_capture_as_dumpcap_does() {
     let (input, want) = mixed(&src);
     let run = |d: &Path, name: &str, extra: &[&str]| {
         let w = d.join(name);
-        let mut args = vec![
-            "--sim",
-            "igb",
-            "--sim-replay",
-            input.to_str().unwrap(),
-            "capture",
-            "-w",
-            w.to_str().unwrap(),
-        ];
+        let mut args = vec!["-w", w.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let stderr = ok(&igbpoll(&args));
+        let stderr = ok(&common::replay_capture(&input, &args));
         let fs = files(d);
         let mut got = Vec::new();
         for f in &fs {

@@ -189,15 +189,7 @@ fn printed_dumps_match_tcpdumps() {
             .collect()
     };
     for flags in [&["-x"][..], &["-XX"], &["-X", "-s", "90"], &["-A"]] {
-        let mut args = vec![
-            "--sim",
-            "igb",
-            "--sim-replay",
-            input.to_str().unwrap(),
-            "capture",
-        ];
-        args.extend_from_slice(flags);
-        let out = igbpoll(&args);
+        let out = common::replay_capture(&input, flags);
         assert!(
             out.status.success(),
             "{}",

@@ -117,19 +117,13 @@ impl Policy {
             // -a filesize alone: one file, ended (and the capture with it)
             // once it holds that much, as dumpcap does.
             return Ok(Some(Policy {
-                naming: Naming::Tcpdump {
+                max_bytes: stop_bytes,
+                stop_after: Some(1),
+                ..Policy::dumpcap_rules(Naming::Tcpdump {
                     pattern: path.to_string(),
                     strftime: false,
                     counter: None,
-                },
-                max_bytes: stop_bytes,
-                size_at_least: true,
-                max_packets: None,
-                period_s: None,
-                interval_s: None,
-                reuse: None,
-                keep: None,
-                stop_after: Some(1),
+                })
             }));
         }
         if dumpcap {
@@ -139,15 +133,8 @@ impl Policy {
                 ));
             }
             let mut p = Policy {
-                naming: dumpcap_naming(path),
-                max_bytes: None,
-                size_at_least: true,
-                max_packets: None,
-                period_s: None,
-                interval_s: None,
-                reuse: None,
-                keep: None,
                 stop_after: stop_files,
+                ..Policy::dumpcap_rules(dumpcap_naming(path))
             };
             for o in &args.ring_buffer {
                 match *o {
@@ -205,6 +192,21 @@ impl Policy {
             keep: None,
             stop_after: if !with_c { args.file_count } else { None },
         }))
+    }
+
+    /// Files named by `naming` under dumpcap's size rule, nothing else set.
+    fn dumpcap_rules(naming: Naming) -> Policy {
+        Policy {
+            naming,
+            max_bytes: None,
+            size_at_least: true,
+            max_packets: None,
+            period_s: None,
+            interval_s: None,
+            reuse: None,
+            keep: None,
+            stop_after: None,
+        }
     }
 
     /// Files end at `bytes` at the latest (the smallest limit given wins).

@@ -85,6 +85,19 @@ pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
     pcap_frames(&std::fs::read(path).expect("read capture"))
 }
 
+/// `igbpoll --sim igb --sim-replay INPUT capture ARGS…`.
+pub fn replay_capture(input: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "--sim",
+        "igb",
+        "--sim-replay",
+        input.to_str().expect("utf-8 path"),
+        "capture",
+    ];
+    all.extend_from_slice(args);
+    igbpoll(&all)
+}
+
 /// Frames of a pcap or pcapng capture held in memory, read with the pcap-file
 /// crate; a pcapng capture need not end with its statistics block.
 pub fn frames_in(data: &[u8]) -> Vec<Vec<u8>> {
