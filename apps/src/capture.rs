@@ -291,11 +291,18 @@ pub fn run(dev_args: &DeviceArgs, args: &CaptureArgs) -> Result<(), CliError> {
     crate::with_device!(opened, dev => capture_on(dev, args, filter, file, per_queue_files, rotator, queue_rotators, &stop))
 }
 
-/// `-t`… and the precision of printed lines (checked in `run`).
-fn time_format(args: &CaptureArgs) -> crate::timefmt::TimeFormat {
+/// The printed-lines output of `args`: flushed per batch with `-U` or `-l`,
+/// cut at `-s`, dumped as `-x`/`-X`/`-A` ask, timestamped as `-t`… asks (its
+/// count checked in `run`) in the precision asked for.
+fn printed_lines(args: &CaptureArgs) -> Output {
     use crate::timefmt::{Stamp, TimeFormat};
     let stamp = Stamp::from_count(args.time_stamps).unwrap_or(Stamp::SinceFirst);
-    TimeFormat::new(stamp, args.precision == Some(Precision::Nano))
+    Output::lines(
+        args.packet_buffered || args.line_buffered,
+        args.snaplen,
+        dump_of(args),
+        TimeFormat::new(stamp, args.precision == Some(Precision::Nano)),
+    )
 }
 
 /// `-x`/`-X`/`-A`.
@@ -387,12 +394,7 @@ where
         } else {
             let out = match (file, &spec) {
                 (Some((file, path)), Some(spec)) => Output::file(file, path, spec)?,
-                _ => Output::lines(
-                    args.packet_buffered || args.line_buffered,
-                    args.snaplen,
-                    dump_of(args),
-                    time_format(args),
-                ),
+                _ => printed_lines(args),
             };
             let sink = Sink::new(out, spec.clone(), rotator).with_post_rotate(post_rotate(args)?);
             multi::Outputs::Merged(Box::new(sink))
@@ -411,15 +413,7 @@ where
             let first = (path != "-").then(|| std::path::PathBuf::from(&path));
             (Output::file(file, path, spec)?, first)
         }
-        _ => (
-            Output::lines(
-                args.packet_buffered || args.line_buffered,
-                args.snaplen,
-                dump_of(args),
-                time_format(args),
-            ),
-            None,
-        ),
+        _ => (printed_lines(args), None),
     };
     // The device and the first file are open: nothing further needs root.
     if let Some(user) = &args.user {

@@ -372,9 +372,7 @@ impl Output {
             },
         }
     }
-}
 
-impl Output {
     /// After a write error: cuts a file igbpoll created back to its last
     /// whole record and, for pcapng, ends it with its statistics block if that
     /// still fits, so that it reads cleanly (the packets in it are those
