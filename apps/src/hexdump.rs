@@ -59,7 +59,7 @@ impl Dump {
 /// `-x`/`-X` is given: that of an ethertype it does not know.
 pub fn default_print(frame: &[u8]) -> Option<&[u8]> {
     let len = link_header_len(frame);
-    let ethertype = frame.get(len - 2..len)?;
+    let ethertype = frame.get(len.checked_sub(2)?..len)?;
     let ethertype = u16::from_be_bytes([ethertype[0], ethertype[1]]);
     (ethertype >= 0x0600 && ethertype_name(ethertype) == "Unknown").then(|| &frame[len..])
 }
