@@ -506,6 +506,32 @@ fn write_tcp<W: Write + ?Sized>(
     write!(out, ", win {win}, length {data_len}")
 }
 
+/// tcpdump's wording of an unreachable message's code 5 to 15, with where
+/// the inner datagram's destination goes (`{}`).
+fn unreach_text(code: u8) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        5 => ("", " unreachable - source route failed"),
+        6 => ("net ", " unreachable - unknown"),
+        7 => ("host ", " unreachable - unknown"),
+        8 => ("", " unreachable - source host isolated"),
+        9 => ("net ", " unreachable - admin prohibited"),
+        10 => ("host ", " unreachable - admin prohibited"),
+        11 => ("net ", " unreachable - tos prohibited"),
+        12 => ("host ", " unreachable - tos prohibited"),
+        13 => ("host ", " unreachable - admin prohibited filter"),
+        14 => ("host ", " unreachable - host precedence violation"),
+        15 => ("host ", " unreachable - precedence cutoff"),
+        _ => return None,
+    })
+}
+
+/// An ICMP timestamp (milliseconds since midnight UT) as tcpdump prints it.
+fn write_icmp_time<W: Write + ?Sized>(out: &mut W, ms: u32) -> fmt::Result {
+    let (msec, secs) = (ms % 1000, ms / 1000);
+    let (hrs, min, sec) = (secs / 3600, secs / 60 % 60, secs % 60);
+    write!(out, "{hrs:02}:{min:02}:{sec:02}.{msec:03}")
+}
+
 fn write_icmp<W: Write + ?Sized>(
     out: &mut W,
     src: Ipv4Addr,
@@ -513,32 +539,164 @@ fn write_icmp<W: Write + ?Sized>(
     icmp: Bytes<'_>,
     len: usize,
 ) -> fmt::Result {
-    // tcpdump prints nothing of the ICMP message unless it is all there.
+    // tcpdump prints nothing of the ICMP message unless all it reads is there,
+    // so every field is read before anything is written.
     let cut = |out: &mut W| write!(out, "{src} > {dst}:  [|icmp]");
     let (Some(kind), Some(code)) = (icmp.u8(0), icmp.u8(1)) else {
         return cut(out);
     };
-    if matches!(kind, 0 | 8) && icmp.be16(6).is_none() {
-        return cut(out);
-    }
-    write!(out, "{src} > {dst}: ICMP ")?;
-    let name = match kind {
-        0 => "echo reply",
-        8 => "echo request",
-        3 => "unreachable",
-        4 => "source quench",
-        5 => "redirect",
-        11 => "time exceeded",
-        12 => "parameter problem",
-        13 => "time stamp request",
-        14 => "time stamp reply",
-        _ => return write!(out, "type-#{kind}, length {len}"),
-    };
-    out.write_str(name)?;
-    if let (true, Some(id), Some(seq)) = (matches!(kind, 0 | 8), icmp.be16(4), icmp.be16(6)) {
-        write!(out, ", id {id}, seq {seq}")?;
-    } else if code != 0 {
-        write!(out, ", code {code}")?;
+    // The datagram an error message quotes, from its 9th byte.
+    let inner_dst = icmp.ipv4(8 + 16);
+    let inner_proto = icmp.u8(8 + 9);
+    let inner_port = icmp
+        .u8(8)
+        .and_then(|v| icmp.be16(8 + usize::from(v & 0x0f) * 4 + 2));
+    let word = (icmp.be16(4), icmp.be16(6));
+    let prefix = |out: &mut W| write!(out, "{src} > {dst}: ICMP ");
+    match kind {
+        0 | 8 => {
+            let (Some(id), Some(seq)) = word else {
+                return cut(out);
+            };
+            prefix(out)?;
+            let name = if kind == 0 {
+                "echo reply"
+            } else {
+                "echo request"
+            };
+            write!(out, "{name}, id {id}, seq {seq}")?;
+        }
+        3 => {
+            let Some(odst) = inner_dst else {
+                return cut(out);
+            };
+            match code {
+                0 => {
+                    prefix(out)?;
+                    write!(out, "net {odst} unreachable")?;
+                }
+                1 => {
+                    prefix(out)?;
+                    write!(out, "host {odst} unreachable")?;
+                }
+                2 => {
+                    let Some(p) = inner_proto else {
+                        return cut(out);
+                    };
+                    prefix(out)?;
+                    write!(out, "{odst} protocol {p} unreachable")?;
+                }
+                3 => {
+                    let (Some(p), Some(port)) = (inner_proto, inner_port) else {
+                        return cut(out);
+                    };
+                    prefix(out)?;
+                    match p {
+                        IPPROTO_TCP => write!(out, "{odst} tcp port {port} unreachable")?,
+                        IPPROTO_UDP => write!(out, "{odst} udp port {port} unreachable")?,
+                        _ => write!(out, "{odst} protocol {p} port {port} unreachable")?,
+                    }
+                }
+                4 => {
+                    let Some(mtu) = word.1 else {
+                        return cut(out);
+                    };
+                    prefix(out)?;
+                    write!(out, "{odst} unreachable - need to frag")?;
+                    if mtu != 0 {
+                        write!(out, " (mtu {mtu})")?;
+                    }
+                }
+                _ => {
+                    prefix(out)?;
+                    match unreach_text(code) {
+                        Some((before, after)) => write!(out, "{before}{odst}{after}")?,
+                        None => write!(out, "{odst} unreachable - #{code}")?,
+                    }
+                }
+            }
+        }
+        4 => {
+            prefix(out)?;
+            out.write_str("source quench")?;
+        }
+        5 => {
+            let (Some(gw), Some(odst)) = (icmp.ipv4(4), inner_dst) else {
+                return cut(out);
+            };
+            prefix(out)?;
+            match code {
+                0 => write!(out, "redirect {odst} to net {gw}")?,
+                1 => write!(out, "redirect {odst} to host {gw}")?,
+                2 => write!(out, "redirect-tos {odst} to net {gw}")?,
+                3 => write!(out, "redirect-tos {odst} to host {gw}")?,
+                _ => write!(out, "redirect-#{code} {odst} to {gw}")?,
+            }
+        }
+        11 => {
+            // tcpdump reads the quoted header first.
+            if inner_dst.is_none() {
+                return cut(out);
+            }
+            prefix(out)?;
+            match code {
+                0 => out.write_str("time exceeded in-transit")?,
+                1 => out.write_str("ip reassembly time exceeded")?,
+                _ => write!(out, "time exceeded-#{code}")?,
+            }
+        }
+        12 => {
+            let Some(ptr) = icmp.u8(4) else {
+                return cut(out);
+            };
+            prefix(out)?;
+            match code {
+                0 => write!(out, "parameter problem - octet {ptr}")?,
+                1 => out.write_str("parameter problem - option missing")?,
+                _ => write!(out, "parameter problem - code {code}")?,
+            }
+        }
+        13 | 14 => {
+            let (Some(id), Some(seq)) = word else {
+                return cut(out);
+            };
+            if kind == 13 {
+                prefix(out)?;
+                write!(out, "time stamp query id {id} seq {seq}")?;
+            } else {
+                let (Some(org), Some(recv), Some(xmit)) =
+                    (icmp.be32(8), icmp.be32(12), icmp.be32(16))
+                else {
+                    return cut(out);
+                };
+                prefix(out)?;
+                write!(out, "time stamp reply id {id} seq {seq}: org ")?;
+                write_icmp_time(out, org)?;
+                out.write_str(", recv ")?;
+                write_icmp_time(out, recv)?;
+                out.write_str(", xmit ")?;
+                write_icmp_time(out, xmit)?;
+            }
+        }
+        10 => {
+            prefix(out)?;
+            out.write_str("router solicitation")?;
+        }
+        17 => {
+            prefix(out)?;
+            out.write_str("address mask request")?;
+        }
+        18 => {
+            let Some(mask) = icmp.be32(8) else {
+                return cut(out);
+            };
+            prefix(out)?;
+            write!(out, "address mask is 0x{mask:08x}")?;
+        }
+        _ => {
+            prefix(out)?;
+            write!(out, "type-#{kind}")?;
+        }
     }
     write!(out, ", length {len}")
 }
@@ -695,6 +853,17 @@ pub(crate) mod tests {
         i
     }
 
+    /// An ICMP message of `kind`/`code` with its second word `rest`, quoting
+    /// the start of `quoted` (an IP datagram) as an error message does.
+    fn icmp_msg(kind: u8, code: u8, rest: [u8; 4], quoted: &[u8]) -> Vec<u8> {
+        let mut i = vec![kind, code, 0, 0];
+        i.extend_from_slice(&rest);
+        i.extend_from_slice(&quoted[..quoted.len().min(28)]);
+        let c = checksum(&i);
+        i[2..4].copy_from_slice(&c.to_be_bytes());
+        i
+    }
+
     fn arp(op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4]) -> Vec<u8> {
         let mut a = vec![0, 1, 0x08, 0x00, 6, 4];
         a.extend_from_slice(&op.to_be_bytes());
@@ -756,6 +925,58 @@ pub(crate) mod tests {
             (
                 eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_echo(0, 0x1234, 7, 56))),
                 "ethertype IPv4 (0x0800), length 98: 10.0.0.1 > 10.0.0.2: ICMP echo reply, id 4660, seq 7, length 64",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 3, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 udp port 53 unreachable, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 3, [0; 4], &ipv4(IPPROTO_TCP, &tcp(40000, 80, 1, 0, 0x02, &[]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 tcp port 80 unreachable, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP net 10.0.0.2 unreachable, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 2, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 protocol 17 unreachable, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 4, [0, 0, 0x05, 0xdc], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 unreachable - need to frag (mtu 1500), length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 13, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP host 10.0.0.2 unreachable - admin prohibited filter, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(11, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP time exceeded in-transit, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(4, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP source quench, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(11, 1, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP ip reassembly time exceeded, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(5, 1, [10, 0, 0, 254], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.2 to host 10.0.0.254, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(12, 0, [20, 0, 0, 0], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP parameter problem - octet 20, length 36",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(14, 0, [0, 5, 0, 9], &[0, 0, 0, 1, 0x05, 0x26, 0x5c, 0x01, 0x0f, 0, 0, 0]))),
+                "ethertype IPv4 (0x0800), length 60: 10.0.0.1 > 10.0.0.2: ICMP time stamp reply id 5 seq 9: org 00:00:00.001, recv 24:00:00.001, xmit 69:54:18.240, length 20",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(18, 0, [0, 1, 0, 2], &[255, 255, 255, 0]))),
+                "ethertype IPv4 (0x0800), length 60: 10.0.0.1 > 10.0.0.2: ICMP address mask is 0xffffff00, length 12",
             ),
             (
                 eth(ETHERTYPE_ARP, &arp(1, MAC_A, IP_A, [0; 6], IP_B)),
