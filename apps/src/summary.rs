@@ -363,8 +363,8 @@ fn write_ipv4<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
         );
     }
     match proto {
-        IPPROTO_TCP => write_tcp(out, src, dst, l4, l4_len),
-        IPPROTO_UDP => write_udp(out, src, dst, l4),
+        IPPROTO_TCP => write_tcp(out, Some((&src, &dst)), l4, l4_len),
+        IPPROTO_UDP => write_udp(out, Some((&src, &dst)), l4),
         IPPROTO_ICMP => write_icmp(out, src, dst, l4, l4_len),
         _ => write!(out, "{src} > {dst}:  ip-proto-{proto} {l4_len}"),
     }
@@ -382,62 +382,106 @@ fn write_ipv6<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
     }
     let mut len = usize::from(payload_len);
     let mut l4 = ip.take(40 + len).from(40);
+    // As tcpdump: the addresses come first unless TCP or UDP follows the
+    // fixed header (their printers put them with the ports), then a name for
+    // each extension header on the way.
+    let addressed = !matches!(next, IPPROTO_TCP | IPPROTO_UDP);
+    if addressed {
+        write!(out, "{src} > {dst}: ")?;
+    }
+    let mut offset = 40;
     for _ in 0..MAX_IPV6_EXTENSIONS {
+        let this = next;
         let header_len = match next {
             // Hop-by-hop, routing, destination options: length in 8-octet units.
-            0 | 43 | 60 => match l4.u8(1) {
-                Some(units) => (usize::from(units) + 1) * 8,
-                None => return write!(out, "{src} > {dst}:  [|ip6]"),
-            },
+            // tcpdump names one only once all of it is there.
+            0 | 43 | 60 => {
+                let (name, cut) = match next {
+                    0 => ("HBH ", " [|hbhopt]"),
+                    60 => ("DSTOPT ", " [|dstopt]"),
+                    _ => ("", " [|srcrt]"),
+                };
+                let units = l4.u8(1).map(|u| (usize::from(u) + 1) * 8);
+                match units {
+                    Some(n) if l4.len() >= n => {
+                        out.write_str(name)?;
+                        n
+                    }
+                    _ => return out.write_str(cut),
+                }
+            }
             44 => {
                 let Some(frag) = l4.be16(2) else {
-                    return write!(out, "{src} > {dst}:  [|frag]");
+                    return out.write_str(" [|frag6]");
                 };
+                let fragment_len = (40 + usize::from(payload_len)).saturating_sub(offset + 8);
+                write!(out, "frag ({}|{fragment_len}) ", frag & 0xfff8)?;
                 if frag & 0xfff8 != 0 {
-                    let proto = l4.u8(0).unwrap_or(0);
-                    return write!(
-                        out,
-                        "{src} > {dst}: ip-proto-{proto} (frag offset {}), length {len}",
-                        frag & 0xfff8
-                    );
+                    // Not the first fragment: nothing more to decode.
+                    return Ok(());
                 }
                 8
             }
             _ => break,
         };
         let Some(after) = l4.u8(0) else {
-            return write!(out, "{src} > {dst}:  [|ip6]");
+            return out.write_str(" [|ip6]");
         };
         next = after;
         l4 = l4.from(header_len);
         len = len.saturating_sub(header_len);
+        offset += header_len;
+        // After a fragment header tcpdump stops where the captured bytes
+        // end; after the others the next printer says it was cut.
+        if this == 44 && l4.len() == 0 {
+            return Ok(());
+        }
     }
     match next {
-        IPPROTO_TCP => write_tcp(out, src, dst, l4, len),
-        IPPROTO_UDP => write_udp(out, src, dst, l4),
-        IPPROTO_ICMPV6 => write_icmp6(out, src, dst, l4, len),
+        // Straight after the fixed header they print the addresses with the
+        // ports; after an extension header the addresses are already out.
+        IPPROTO_TCP => write_tcp(out, (!addressed).then_some((&src, &dst)), l4, len),
+        IPPROTO_UDP => write_udp(out, (!addressed).then_some((&src, &dst)), l4),
+        IPPROTO_ICMPV6 => write_icmp6(out, l4, len),
+        _ if addressed => write!(out, " ip-proto-{next} {len}"),
         _ => write!(out, "{src} > {dst}:  ip-proto-{next} {len}"),
     }
 }
 
-fn write_udp<W: Write + ?Sized>(
+/// The network addresses a transport line starts with: both, or none when an
+/// IPv6 extension header came between (tcpdump printed them before it).
+type Addrs<'a> = Option<(&'a dyn fmt::Display, &'a dyn fmt::Display)>;
+
+/// "src.sport > dst.dport: " (or "sport > dport: " without addresses).
+fn write_ports<W: Write + ?Sized>(
     out: &mut W,
-    src: impl fmt::Display,
-    dst: impl fmt::Display,
-    udp: Bytes<'_>,
+    addrs: Addrs<'_>,
+    sport: u16,
+    dport: u16,
 ) -> fmt::Result {
+    match addrs {
+        Some((src, dst)) => write!(out, "{src}.{sport} > {dst}.{dport}: "),
+        None => write!(out, "{sport} > {dport}: "),
+    }
+}
+
+fn write_udp<W: Write + ?Sized>(out: &mut W, addrs: Addrs<'_>, udp: Bytes<'_>) -> fmt::Result {
     let (Some(sport), Some(dport)) = (udp.be16(0), udp.be16(2)) else {
-        return write!(out, "{src} > {dst}:  [|udp]");
+        if let Some((src, dst)) = addrs {
+            write!(out, "{src} > {dst}: ")?;
+        }
+        return out.write_str(" [|udp]");
     };
+    write_ports(out, addrs, sport, dport)?;
     // The ports once they are there; the rest only with the whole header.
     let (Some(ulen), Some(_)) = (udp.be16(4), udp.be16(6)) else {
-        return write!(out, "{src}.{sport} > {dst}.{dport}:  [|udp]");
+        return out.write_str(" [|udp]");
     };
-    write!(out, "{src}.{sport} > {dst}.{dport}: UDP, ")?;
     if ulen < 8 {
-        return write!(out, "bad length {ulen}");
+        // tcpdump's words, blank and all.
+        return write!(out, "truncated-udplength {ulen}");
     }
-    write!(out, "length {}", ulen - 8)
+    write!(out, "UDP, length {}", ulen - 8)
 }
 
 /// tcpdump's TCP flag letters, in its order.
@@ -454,16 +498,18 @@ const TCP_FLAGS: [(u8, char); 8] = [
 
 fn write_tcp<W: Write + ?Sized>(
     out: &mut W,
-    src: impl fmt::Display,
-    dst: impl fmt::Display,
+    addrs: Addrs<'_>,
     tcp: Bytes<'_>,
     l4_len: usize,
 ) -> fmt::Result {
     let (Some(sport), Some(dport)) = (tcp.be16(0), tcp.be16(2)) else {
         // tcpdump's spacing, one blank here and two below.
-        return write!(out, "{src} > {dst}: [|tcp]");
+        return match addrs {
+            Some((src, dst)) => write!(out, "{src} > {dst}: [|tcp]"),
+            None => out.write_str(" [|tcp]"),
+        };
     };
-    write!(out, "{src}.{sport} > {dst}.{dport}: ")?;
+    write_ports(out, addrs, sport, dport)?;
     // Nothing more until the whole fixed header (20 bytes) is there.
     let (Some(seq), Some(ack), Some(off), Some(flags), Some(win), Some(_)) = (
         tcp.be32(4),
@@ -701,17 +747,17 @@ fn write_icmp<W: Write + ?Sized>(
     write!(out, ", length {len}")
 }
 
-fn write_icmp6<W: Write + ?Sized>(
-    out: &mut W,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    icmp: Bytes<'_>,
-    len: usize,
-) -> fmt::Result {
+/// ICMPv6, after tcpdump's "src > dst: " (printed by the IPv6 header), as it
+/// prints it: progressively, ending in " [|icmp6]" where the bytes run out.
+fn write_icmp6<W: Write + ?Sized>(out: &mut W, icmp: Bytes<'_>, len: usize) -> fmt::Result {
+    const CUT: &str = " [|icmp6]";
     let Some(kind) = icmp.u8(0) else {
-        return write!(out, "{src} > {dst}:  [|icmp6]");
+        return out.write_str(CUT);
     };
-    write!(out, "{src} > {dst}: ICMP6, ")?;
+    let code = icmp.u8(1).unwrap_or(0);
+    out.write_str("ICMP6, ")?;
+    // The packet an error message quotes starts at its 9th byte.
+    let quoted_dst = icmp.ipv6(8 + 24);
     match kind {
         128 | 129 => {
             out.write_str(if kind == 128 {
@@ -720,7 +766,7 @@ fn write_icmp6<W: Write + ?Sized>(
                 "echo reply"
             })?;
             let (Some(id), Some(seq)) = (icmp.be16(4), icmp.be16(6)) else {
-                return out.write_str(" [|icmp6]");
+                return out.write_str(CUT);
             };
             write!(out, ", id {id}, seq {seq}")?;
         }
@@ -736,9 +782,101 @@ fn write_icmp6<W: Write + ?Sized>(
                 write!(out, "neighbor advertisement, tgt is {target}")?;
             }
         }
-        1 => out.write_str("destination unreachable")?,
-        2 => out.write_str("packet too big")?,
-        3 => out.write_str("time exceeded in-transit")?,
+        130..=132 => {
+            out.write_str(match kind {
+                130 => "multicast listener query",
+                131 => "multicast listener report",
+                _ => "multicast listener done",
+            })?;
+            if kind == 130 && len >= 28 {
+                out.write_str(" v2")?;
+                let Some(group) = icmp.ipv6(8) else {
+                    return out.write_str(CUT);
+                };
+                write!(out, " [gaddr {group}")?;
+                let Some(sources) = icmp.be16(26) else {
+                    return out.write_str(CUT);
+                };
+                if sources > 0 {
+                    write!(out, ", {sources} source(s)")?;
+                }
+                out.write_char(']')?;
+            } else {
+                let (Some(delay), Some(addr)) = (icmp.be16(4), icmp.ipv6(8)) else {
+                    return out.write_str(CUT);
+                };
+                write!(out, " max resp delay: {delay} addr: {addr}")?;
+            }
+        }
+        143 => {
+            out.write_str("multicast listener report v2")?;
+            let Some(groups) = icmp.be16(6) else {
+                return out.write_str(CUT);
+            };
+            write!(out, ", {groups} group record(s)")?;
+        }
+        1 => {
+            out.write_str("destination unreachable")?;
+            if icmp.u8(1).is_none() {
+                return out.write_str(CUT);
+            }
+            out.write_str(", ")?;
+            match code {
+                0 => out.write_str("unreachable route")?,
+                1 => out.write_str("unreachable prohibited")?,
+                2 => out.write_str("beyond scope")?,
+                3 => out.write_str("unreachable address")?,
+                4 => out.write_str("unreachable port")?,
+                _ => write!(out, "unknown unreach code ({code})")?,
+            }
+            match code {
+                0 | 1 | 3 => {
+                    let Some(d) = quoted_dst else {
+                        return out.write_str(CUT);
+                    };
+                    write!(out, " {d}")?;
+                }
+                2 => {
+                    let (Some(d), Some(s)) = (quoted_dst, icmp.ipv6(8 + 8)) else {
+                        return out.write_str(CUT);
+                    };
+                    write!(out, " {d}, source address {s}")?;
+                }
+                4 => {
+                    let (Some(d), Some(p), Some(port)) =
+                        (quoted_dst, icmp.u8(8 + 6), icmp.be16(8 + 40 + 2))
+                    else {
+                        return out.write_str(CUT);
+                    };
+                    match p {
+                        IPPROTO_TCP => write!(out, ", {d} tcp port {port}")?,
+                        IPPROTO_UDP => write!(out, ", {d} udp port {port}")?,
+                        _ => write!(out, ", {d} protocol {p} port {port} unreachable")?,
+                    }
+                }
+                _ => {}
+            }
+        }
+        2 => {
+            out.write_str("packet too big")?;
+            let Some(mtu) = icmp.be32(4) else {
+                return out.write_str(CUT);
+            };
+            write!(out, ", mtu {mtu}")?;
+        }
+        3 => {
+            out.write_str("time exceeded in-transit")?;
+            match code {
+                0 => {
+                    let Some(d) = quoted_dst else {
+                        return out.write_str(CUT);
+                    };
+                    write!(out, " for {d}")?;
+                }
+                1 => out.write_str(" (reassembly)")?,
+                _ => write!(out, ", unknown code ({code})")?,
+            }
+        }
         _ => write!(out, "unknown icmp6 type ({kind})")?,
     }
     write!(out, ", length {len}")
@@ -997,6 +1135,43 @@ pub(crate) mod tests {
             (
                 eth(ETHERTYPE_IPV6, &ipv6(IPPROTO_ICMPV6, &icmp_echo(128, 9, 3, 8))),
                 "ethertype IPv6 (0x86dd), length 70: 2001:db8::1 > 2001:db8::2: ICMP6, echo request, id 9, seq 3, length 16",
+            ),
+            (
+                // Hop-by-hop options (router alert), then an MLDv2 report.
+                eth(
+                    ETHERTYPE_IPV6,
+                    &ipv6(0, &[&[58u8, 0, 5, 2, 0, 0, 1, 0][..], &[143, 0, 0, 0, 0, 0, 0, 1], &[4, 0, 0, 0], &[0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2]].concat()),
+                ),
+                "ethertype IPv6 (0x86dd), length 90: 2001:db8::1 > 2001:db8::2: HBH ICMP6, multicast listener report v2, 1 group record(s), length 28",
+            ),
+            (
+                eth(
+                    ETHERTYPE_IPV6,
+                    &ipv6(IPPROTO_ICMPV6, &[&[1u8, 4, 0, 0, 0, 0, 0, 0][..], &ipv6(IPPROTO_UDP, &udp(5000, 53, &[]))].concat()),
+                ),
+                "ethertype IPv6 (0x86dd), length 110: 2001:db8::1 > 2001:db8::2: ICMP6, destination unreachable, unreachable port, 2001:db8::2 udp port 53, length 56",
+            ),
+            (
+                eth(
+                    ETHERTYPE_IPV6,
+                    &ipv6(IPPROTO_ICMPV6, &[&[2u8, 0, 0, 0, 0, 0, 5, 0xdc][..], &ipv6(IPPROTO_UDP, &udp(5000, 53, &[]))].concat()),
+                ),
+                "ethertype IPv6 (0x86dd), length 110: 2001:db8::1 > 2001:db8::2: ICMP6, packet too big, mtu 1500, length 56",
+            ),
+            (
+                eth(
+                    ETHERTYPE_IPV6,
+                    &ipv6(IPPROTO_ICMPV6, &[&[3u8, 0, 0, 0, 0, 0, 0, 0][..], &ipv6(IPPROTO_UDP, &udp(5000, 53, &[]))].concat()),
+                ),
+                "ethertype IPv6 (0x86dd), length 110: 2001:db8::1 > 2001:db8::2: ICMP6, time exceeded in-transit for 2001:db8::2, length 56",
+            ),
+            (
+                // The first fragment of a UDP datagram: ports without addresses.
+                eth(
+                    ETHERTYPE_IPV6,
+                    &ipv6(44, &[&[IPPROTO_UDP, 0, 0, 1, 0, 0, 0, 7][..], &udp(5000, 6000, &[9; 8])].concat()),
+                ),
+                "ethertype IPv6 (0x86dd), length 78: 2001:db8::1 > 2001:db8::2: frag (0|16) 5000 > 6000: UDP, length 8",
             ),
             (
                 eth(ETHERTYPE_IPV4, &ipv4(99, &[0; 12])),
