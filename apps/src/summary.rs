@@ -13,7 +13,7 @@
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
 //! installed), except that application protocols (DNS, HTTP, …) are not
-//! decoded, TCP options are not printed, and ethertypes tcpdump decodes and
+//! decoded, nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
 //! line, is [`crate::hexdump`]'s.
@@ -549,7 +549,200 @@ fn write_tcp<W: Write + ?Sized>(
     if flags & 0x10 != 0 {
         write!(out, ", ack {ack}")?;
     }
-    write!(out, ", win {win}, length {data_len}")
+    write!(out, ", win {win}")?;
+    if header_len > 20 {
+        out.write_str(", options [")?;
+        match write_tcp_options(out, tcp.take(header_len).from(20), header_len - 20)? {
+            TcpOptions::Done => out.write_char(']')?,
+            // tcpdump's cut mark, and its '>' once an option was whole.
+            TcpOptions::Cut { after_one } => {
+                out.write_str(" [|tcp]")?;
+                return if after_one {
+                    out.write_char('>')
+                } else {
+                    Ok(())
+                };
+            }
+            // tcpdump ends the line at a malformed option.
+            TcpOptions::Bad => return Ok(()),
+        }
+    }
+    write!(out, ", length {data_len}")?;
+    // Options that ended early (EOL) leave the rest of a cut header unread;
+    // tcpdump says so on its way to a payload.
+    if data_len > 0 && tcp.len() < header_len {
+        write!(
+            out,
+            " [remaining caplen({}) < header length({header_len})] [|tcp]",
+            tcp.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// How the options of a TCP header ended.
+enum TcpOptions {
+    /// All of them printed.
+    Done,
+    /// The captured bytes ran out (`after_one`: after a whole option).
+    Cut {
+        /// An option was printed whole before.
+        after_one: bool,
+    },
+    /// A malformed option ("[bad opt]" printed).
+    Bad,
+}
+
+/// tcpdump's "[bad opt]", closing the list if an option came before.
+fn bad_option<W: Write + ?Sized>(out: &mut W, after_one: bool) -> Result<TcpOptions, fmt::Error> {
+    out.write_str("[bad opt]")?;
+    if after_one {
+        out.write_char(']')?;
+    }
+    Ok(TcpOptions::Bad)
+}
+
+/// tcpdump's names of TCP options.
+fn tcp_option_name(kind: u8) -> Option<&'static str> {
+    Some(match kind {
+        0 => "eol",
+        1 => "nop",
+        2 => "mss",
+        3 => "wscale",
+        4 => "sackOK",
+        5 => "sack",
+        6 => "echo",
+        7 => "echoreply",
+        8 => "TS",
+        11 => "cc",
+        12 => "ccnew",
+        13 => "",
+        19 => "md5",
+        20 => "scps",
+        28 => "uto",
+        29 => "tcp-ao",
+        30 => "mptcp",
+        34 => "tfo",
+        254 => "exp",
+        _ => return None,
+    })
+}
+
+/// Writes the options (`opts`, `room` bytes of header, as many captured as
+/// `opts` holds) the way tcpdump does, comma-separated, without the brackets.
+fn write_tcp_options<W: Write + ?Sized>(
+    out: &mut W,
+    opts: Bytes<'_>,
+    room: usize,
+) -> Result<TcpOptions, fmt::Error> {
+    let mut at = 0;
+    let mut first = true;
+    while at < room {
+        if !first {
+            out.write_char(',')?;
+        }
+        first = false;
+        // tcpdump adds its '>' only to a cut inside an option's data, after
+        // another option.
+        let cut = TcpOptions::Cut { after_one: false };
+        let Some(kind) = opts.u8(at) else {
+            return Ok(cut);
+        };
+        // EOL and NOP are one byte; the others carry their length.
+        let len = if kind <= 1 {
+            1
+        } else {
+            let Some(len) = opts.u8(at + 1) else {
+                return Ok(cut);
+            };
+            let len = usize::from(len);
+            if len < 2 || len > room - at {
+                return bad_option(out, at > 0);
+            }
+            len
+        };
+        let data = at + if kind <= 1 { 1 } else { 2 };
+        // The name once kind and length are read; then the data, read as
+        // tcpdump reads it (where it runs out, the cut mark, and '>' after
+        // another option).
+        match tcp_option_name(kind) {
+            Some(name) => out.write_str(name)?,
+            None => write!(out, "unknown-{kind}")?,
+        }
+        let cut_inside = TcpOptions::Cut { after_one: at > 0 };
+        let used = match kind {
+            0 | 1 | 4 => 0,
+            2 => {
+                if len < 4 {
+                    return bad_option(out, at > 0);
+                }
+                let Some(mss) = opts.be16(data) else {
+                    return Ok(cut_inside);
+                };
+                write!(out, " {mss}")?;
+                2
+            }
+            3 => {
+                if len < 3 {
+                    return bad_option(out, at > 0);
+                }
+                let Some(shift) = opts.u8(data) else {
+                    return Ok(cut_inside);
+                };
+                write!(out, " {shift}")?;
+                1
+            }
+            5 => {
+                let n = len - 2;
+                if n % 8 != 0 {
+                    out.write_str(" invalid sack")?;
+                } else {
+                    write!(out, " {} ", n / 8)?;
+                    for i in (0..n).step_by(8) {
+                        let (Some(s), Some(e)) = (opts.be32(data + i), opts.be32(data + i + 4))
+                        else {
+                            return Ok(cut_inside);
+                        };
+                        write!(out, "{{{s}:{e}}}")?;
+                    }
+                }
+                n
+            }
+            8 => {
+                if len < 10 {
+                    return bad_option(out, at > 0);
+                }
+                let (Some(val), Some(ecr)) = (opts.be32(data), opts.be32(data + 4)) else {
+                    return Ok(cut_inside);
+                };
+                write!(out, " val {val} ecr {ecr}")?;
+                8
+            }
+            _ => {
+                let n = len - 2;
+                if n > 0 {
+                    out.write_str(" 0x")?;
+                }
+                for i in 0..n {
+                    let Some(b) = opts.u8(data + i) else {
+                        return Ok(cut_inside);
+                    };
+                    write!(out, "{b:02x}")?;
+                }
+                n
+            }
+        };
+        let read = used + if kind <= 1 { 1 } else { 2 };
+        if read != len {
+            write!(out, "[len {len}]")?;
+        }
+        // tcpdump moves on by what it read, not by the option's length.
+        at += read;
+        if kind == 0 {
+            break;
+        }
+    }
+    Ok(TcpOptions::Done)
 }
 
 /// tcpdump's wording of an unreachable message's code 5 to 15, with where
@@ -981,6 +1174,15 @@ pub(crate) mod tests {
         t
     }
 
+    /// A TCP header with `options` (a multiple of 4 bytes) after the fixed part.
+    fn tcp_opts(sport: u16, dport: u16, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut t = tcp(sport, dport, 1000, 2000, flags, &[]);
+        t[12] = (((20 + options.len()) / 4) as u8) << 4;
+        t.extend_from_slice(options);
+        t.extend_from_slice(payload);
+        t
+    }
+
     fn icmp_echo(kind: u8, id: u16, seq: u16, payload_len: usize) -> Vec<u8> {
         let mut i = vec![kind, 0, 0, 0];
         i.extend_from_slice(&id.to_be_bytes());
@@ -1055,6 +1257,30 @@ pub(crate) mod tests {
             (
                 eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp(40000, 5001, 1019, 5001, 0x10, &[]))),
                 "ethertype IPv4 (0x0800), length 60: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [.], ack 5001, win 64240, length 0",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x02, &[2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7], &[]))),
+                "ethertype IPv4 (0x0800), length 74: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [S], seq 1000, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x10, &[1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6], &[]))),
+                "ethertype IPv4 (0x0800), length 66: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [.], ack 2000, win 64240, options [nop,nop,TS val 5 ecr 6], length 0",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x10, &[1, 1, 5, 10, 0, 0, 0, 100, 0, 0, 0, 200], &[]))),
+                "ethertype IPv4 (0x0800), length 66: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [.], ack 2000, win 64240, options [nop,nop,sack 1 {100:200}], length 0",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x18, &[99, 4, 0xab, 0xcd, 0, 0, 0, 0], &[1, 2, 3]))),
+                "ethertype IPv4 (0x0800), length 65: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [P.], seq 1000:1003, ack 2000, win 64240, options [unknown-99 0xabcd,eol], length 3",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x02, &[2, 6, 5, 0xb4, 0, 0, 1, 1], &[]))),
+                "ethertype IPv4 (0x0800), length 62: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [S], seq 1000, win 64240, options [mss 1460[len 6],eol], length 0",
+            ),
+            (
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_TCP, &tcp_opts(40000, 5001, 0x02, &[1, 2, 1, 1], &[]))),
+                "ethertype IPv4 (0x0800), length 60: 10.0.0.1.40000 > 10.0.0.2.5001: Flags [S], seq 1000, win 64240, options [nop,[bad opt]]",
             ),
             (
                 eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_echo(8, 0x1234, 7, 56))),
