@@ -54,6 +54,9 @@ pub struct TimeFormat {
     nanos: bool,
     first: Option<u64>,
     previous: Option<u64>,
+    /// The local date/time of day of the last second printed, up to the
+    /// fraction: a zone lookup per second, not per line.
+    second: Option<(u64, String)>,
 }
 
 impl TimeFormat {
@@ -64,6 +67,7 @@ impl TimeFormat {
             nanos,
             first: None,
             previous: None,
+            second: None,
         }
     }
 
@@ -95,16 +99,24 @@ impl TimeFormat {
                 out.write_char(' ')
             }
             Stamp::TimeOfDay | Stamp::DateTime => {
-                let secs = i64::try_from(ts_ns / NANOS).unwrap_or(i64::MAX);
-                match Local.timestamp_opt(secs, 0).earliest() {
-                    Some(t) => {
-                        if self.stamp == Stamp::DateTime {
-                            write!(out, "{} ", t.format("%Y-%m-%d"))?;
+                let secs = ts_ns / NANOS;
+                if self.second.as_ref().is_none_or(|(s, _)| *s != secs) {
+                    let mut text = String::with_capacity(24);
+                    let whole = i64::try_from(secs).unwrap_or(i64::MAX);
+                    match Local.timestamp_opt(whole, 0).earliest() {
+                        Some(t) => {
+                            if self.stamp == Stamp::DateTime {
+                                write!(text, "{} ", t.format("%Y-%m-%d"))?;
+                            }
+                            write!(text, "{:02}:{:02}:{:02}.", t.hour(), t.minute(), t.second())?;
                         }
-                        write!(out, "{:02}:{:02}:{:02}.", t.hour(), t.minute(), t.second())?;
+                        // Out of chrono's range: seconds since the epoch instead.
+                        None => write!(text, "{secs}.")?,
                     }
-                    // Out of chrono's range: seconds since the epoch instead.
-                    None => write!(out, "{secs}.")?,
+                    self.second = Some((secs, text));
+                }
+                if let Some((_, text)) = &self.second {
+                    out.write_str(text)?;
                 }
                 self.fraction(out, ts_ns % NANOS)?;
                 out.write_char(' ')
