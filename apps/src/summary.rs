@@ -1204,6 +1204,16 @@ pub(crate) mod tests {
         i
     }
 
+    /// A frame carrying ICMP error `kind`/`code` (second word `rest`) that
+    /// quotes a UDP datagram to port 53.
+    fn icmp_error(kind: u8, code: u8, rest: [u8; 4]) -> Vec<u8> {
+        let quoted = ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]));
+        eth(
+            ETHERTYPE_IPV4,
+            &ipv4(IPPROTO_ICMP, &icmp_msg(kind, code, rest, &quoted)),
+        )
+    }
+
     fn arp(op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4]) -> Vec<u8> {
         let mut a = vec![0, 1, 0x08, 0x00, 6, 4];
         a.extend_from_slice(&op.to_be_bytes());
@@ -1291,7 +1301,7 @@ pub(crate) mod tests {
                 "ethertype IPv4 (0x0800), length 98: 10.0.0.1 > 10.0.0.2: ICMP echo reply, id 4660, seq 7, length 64",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 3, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(3, 3, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 udp port 53 unreachable, length 36",
             ),
             (
@@ -1299,39 +1309,39 @@ pub(crate) mod tests {
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 tcp port 80 unreachable, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(3, 0, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP net 10.0.0.2 unreachable, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 2, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(3, 2, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 protocol 17 unreachable, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 4, [0, 0, 0x05, 0xdc], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(3, 4, [0, 0, 0x05, 0xdc]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP 10.0.0.2 unreachable - need to frag (mtu 1500), length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(3, 13, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(3, 13, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP host 10.0.0.2 unreachable - admin prohibited filter, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(11, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(11, 0, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP time exceeded in-transit, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(4, 0, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(4, 0, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP source quench, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(11, 1, [0; 4], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(11, 1, [0; 4]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP ip reassembly time exceeded, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(5, 1, [10, 0, 0, 254], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(5, 1, [10, 0, 0, 254]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP redirect 10.0.0.2 to host 10.0.0.254, length 36",
             ),
             (
-                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &icmp_msg(12, 0, [20, 0, 0, 0], &ipv4(IPPROTO_UDP, &udp(40000, 53, &[0x78; 10]))))),
+                icmp_error(12, 0, [20, 0, 0, 0]),
                 "ethertype IPv4 (0x0800), length 70: 10.0.0.1 > 10.0.0.2: ICMP parameter problem - octet 20, length 36",
             ),
             (
