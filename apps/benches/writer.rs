@@ -24,7 +24,7 @@
 use std::sync::atomic::{fence, Ordering};
 use std::time::Instant;
 
-use igbpoll::capture::live::Live;
+use igbpoll::capture::live::{self, Live};
 use igbpoll::capture::writer::{self, Batch, FileSpec, Output, Sink};
 use igbpoll::cli::FileFormat;
 use igbpoll::device;
@@ -98,6 +98,9 @@ fn run_case(format: FileFormat, dir: &str, packets: u64, feeder_cpu: usize) -> O
     let out = Output::file(file, path.clone(), &spec).expect("write the file header");
     let sink = Sink::new(out, Some(spec), None);
     let live = Live::default();
+    // The feeder and the writer poll: on CPUs 0 and 1 each has one, on the
+    // same CPU they share it.
+    let spins = live::writer_spins(if feeder_cpu == 1 { 3 } else { 2 });
     let (mut to_writer, from_feeder) = Ring::with_capacity(SLOTS).expect("ring");
     let (to_feeder, mut from_writer) = Ring::<Vec<Packet>>::with_capacity(SLOTS * 2).expect("ring");
     let started = Instant::now();
@@ -106,7 +109,7 @@ fn run_case(format: FileFormat, dir: &str, packets: u64, feeder_cpu: usize) -> O
             .name("igbpoll-writer".into())
             .spawn_scoped(sc, || {
                 device::pin_thread(1, "the writer").expect("CPU 1");
-                writer::run(sink, from_feeder, to_feeder, &live)
+                writer::run(sink, from_feeder, to_feeder, &live, spins)
             })
             .expect("start the writer thread");
         device::pin_thread(feeder_cpu, "the feeder").expect("the feeder's CPU");

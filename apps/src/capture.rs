@@ -31,7 +31,7 @@ use crate::error::CliError;
 use crate::filter::{self, Filter};
 use crate::pcap_writer::Resolution;
 use crate::pcapng_writer::Interface;
-use live::{thread_cpu_ns, Live, Snapshot};
+use live::{thread_cpu_ns, Live, Snapshot, WriterWake};
 use rotate::{Policy, Rotator};
 use writer::{Batch, FileSpec, Output, Sink, WriterReport};
 
@@ -427,10 +427,12 @@ where
     // Room for every vector in flight: one per batch, at least a packet each.
     let (to_rx, from_writer) = Ring::with_capacity(slots * 2).map_err(ring_err)?;
 
+    // The receive thread, the writer, and the simulator's DMA thread poll.
+    let spins = live::writer_spins(2 + usize::from(dev.sim.is_some()));
     let (rx, w) = std::thread::scope(|sc| {
         let writer = std::thread::Builder::new()
             .name("igbpoll-writer".into())
-            .spawn_scoped(sc, || writer::run(sink, from_rx, to_rx, &live))
+            .spawn_scoped(sc, || writer::run(sink, from_rx, to_rx, &live, spins))
             .map_err(|e| CliError::Usage(format!("cannot start the writer thread: {e}")))?;
         let printer = if args.stats {
             let p = std::thread::Builder::new()
@@ -504,6 +506,7 @@ fn receive<B: Backend>(
     let started = Instant::now();
     let start_ns = device::now_ns();
     let mut next_publish = start_ns + STATS_INTERVAL_NS;
+    let mut wake = WriterWake::new(budget, batch_max as u64, args.packet_buffered);
     let deadline = args
         .duration
         .map(|s| started + Duration::from_secs_f64(s.min(1e9)));
@@ -533,11 +536,17 @@ fn receive<B: Backend>(
                 next_publish = t_poll + STATS_INTERVAL_NS;
             }
         }
+        if wake.due(t_poll, false, &live.writer_parked) {
+            writer.unpark();
+        }
         let want = batch_max.min((limit - c.handed).min(usize::MAX as u64) as usize);
         let n = dev.nic.rx_batch(0, &mut batch, want);
         if n == 0 {
             if drained && !dev.nic.rx_queue(0).has_completions() {
                 break;
+            }
+            if wake.due(t_poll, true, &live.writer_parked) {
+                writer.unpark();
             }
             returned += take_back(&mut dev.nic, &mut from_writer, &mut spare);
             idle = idle.wrapping_add(1);
@@ -606,7 +615,7 @@ fn receive<B: Backend>(
                     // Pairs with the writer's fence between raising its
                     // "parked" flag and its last look at the ring.
                     fence(Ordering::SeqCst);
-                    if live.writer_parked.load(Ordering::Relaxed) {
+                    if wake.handed(k, t_poll, &live.writer_parked) {
                         writer.unpark();
                     }
                 }

@@ -156,6 +156,101 @@ impl Live {
     }
 }
 
+/// Empty polls a writer makes before it parks, when it has a CPU of its own.
+const WRITER_SPINS: u32 = 256;
+
+/// How many times a writer polls its empty input before it parks, given the
+/// capture's busy-polling threads (`polling`: receive threads, the writer, the
+/// simulator's DMA thread). A few hundred when each of them can have a CPU this
+/// process may run on, so the next batch is taken without a wake-up; none when
+/// they outnumber those CPUs (the simulator, the receive thread and the writer
+/// on 2 cores): a spin there only keeps the CPU from the thread that would fill
+/// the input.
+pub fn writer_spins(polling: usize) -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if polling <= cpus {
+        WRITER_SPINS
+    } else {
+        0
+    }
+}
+
+/// When a receive thread wakes a parked writer. Not with every batch: each
+/// wake-up is a system call, and on a CPU the two threads share it is also two
+/// context switches, which cost more than writing the batch. The writer is
+/// woken once `at` packets wait for it, once the oldest of them has waited
+/// `after_ns`, or when the receive thread finds nothing to receive.
+///
+/// A writer that is not parked takes every batch pushed before it looks at
+/// its ring again, so nothing waits for a wake-up then.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterWake {
+    /// Packets waiting that make a wake-up due.
+    at: u64,
+    /// Time the oldest waiting packet may wait.
+    after_ns: u64,
+    /// Packets handed over since the writer parked and was not woken.
+    waiting: u64,
+    /// When the first of them was.
+    since_ns: u64,
+}
+
+/// Longest a packet waits for a parked writer to be woken (without `-U`).
+const WRITER_WAKE_AFTER_NS: u64 = 100_000;
+
+impl WriterWake {
+    /// For a receive thread that may have `budget` packets in flight to the
+    /// writer and hands them over `batch` at a time. The writer is woken once
+    /// a quarter of the budget waits (so it wakes long before the receive
+    /// thread has to drop for it) or a tenth of a millisecond has passed
+    /// (150 frames at the 1 GbE line rate); with `every_batch` (`-U`: the
+    /// output follows the wire) at every batch.
+    pub fn new(budget: u64, batch: u64, every_batch: bool) -> Self {
+        WriterWake {
+            at: if every_batch {
+                1
+            } else {
+                (budget / 4).max(batch).max(1)
+            },
+            after_ns: if every_batch { 0 } else { WRITER_WAKE_AFTER_NS },
+            waiting: 0,
+            since_ns: 0,
+        }
+    }
+
+    /// After `n` packets were pushed at `now_ns` (and a SeqCst fence):
+    /// whether to unpark the writer, given its `parked` flag.
+    pub fn handed(&mut self, n: u64, now_ns: u64, parked: &AtomicBool) -> bool {
+        if !parked.load(Ordering::Relaxed) {
+            self.waiting = 0;
+            return false;
+        }
+        if self.waiting == 0 {
+            self.since_ns = now_ns;
+        }
+        self.waiting += n;
+        self.due(now_ns, false, parked)
+    }
+
+    /// Between pushes (`idle`: the last poll found nothing): whether to
+    /// unpark the writer.
+    pub fn due(&mut self, now_ns: u64, idle: bool, parked: &AtomicBool) -> bool {
+        if self.waiting == 0 {
+            return false;
+        }
+        if !parked.load(Ordering::Relaxed) {
+            self.waiting = 0;
+            return false;
+        }
+        if idle || self.waiting >= self.at || now_ns.saturating_sub(self.since_ns) >= self.after_ns
+        {
+            self.waiting = 0;
+            return true;
+        }
+        false
+    }
+}
+
 /// Nanoseconds of CPU time the calling thread has used
 /// (`CLOCK_THREAD_CPUTIME_ID`: no file to read, so it keeps working after
 /// `-Z` has dropped the privileges `/proc` may ask for).
@@ -229,6 +324,58 @@ pub fn stats_line(prev: &Snapshot, s: &Snapshot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parked_writer_is_woken_by_count_by_age_or_when_the_receive_thread_idles() {
+        let parked = AtomicBool::new(true);
+        // Budget 4096: a wake-up once 1024 packets wait.
+        let mut w = WriterWake::new(4096, 32, false);
+        for i in 0..31u64 {
+            assert!(!w.handed(32, 1_000 + i, &parked), "batch {i}");
+        }
+        assert!(w.handed(32, 2_000, &parked), "the 1024th packet wakes it");
+        assert!(
+            !w.due(2_001, true, &parked),
+            "nothing waits after a wake-up"
+        );
+        // Age: the first batch after a wake-up starts the clock.
+        assert!(!w.handed(32, 10_000, &parked));
+        assert!(!w.due(10_000 + WRITER_WAKE_AFTER_NS - 1, false, &parked));
+        assert!(w.due(10_000 + WRITER_WAKE_AFTER_NS, false, &parked));
+        // Idle: the receive thread has time, so the writer gets it.
+        assert!(!w.handed(32, 20_000, &parked));
+        assert!(w.due(20_001, true, &parked));
+    }
+
+    #[test]
+    fn a_writer_that_is_not_parked_is_never_woken() {
+        let parked = AtomicBool::new(false);
+        let mut w = WriterWake::new(4096, 32, true);
+        assert!(!w.handed(32, 0, &parked));
+        assert!(!w.due(u64::MAX, true, &parked));
+        // It parked with batches waiting: a later look sees they were taken.
+        parked.store(true, Ordering::Relaxed);
+        assert!(w.handed(1, 5, &parked), "-U wakes it with every batch");
+        let mut w = WriterWake::new(4096, 32, false);
+        assert!(!w.handed(32, 0, &parked));
+        parked.store(false, Ordering::Relaxed);
+        assert!(
+            !w.due(u64::MAX, true, &parked),
+            "it woke by itself and took them"
+        );
+        parked.store(true, Ordering::Relaxed);
+        assert!(
+            !w.due(u64::MAX, true, &parked),
+            "and nothing waits any more"
+        );
+    }
+
+    #[test]
+    fn a_writer_spins_only_when_the_polling_threads_have_a_cpu_each() {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(writer_spins(cpus), WRITER_SPINS);
+        assert_eq!(writer_spins(cpus + 1), 0);
+    }
 
     #[test]
     fn a_stats_line_has_rates_and_causes() {

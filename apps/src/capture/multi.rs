@@ -39,7 +39,7 @@ use igbpoll_driver::queue::RxQueue;
 use igbpoll_driver::{Backend, Packet, Stats};
 use igbpoll_ring::{CachePadded, Consumer, Full, PopError, Producer, Ring};
 
-use super::live::{stats_line, thread_cpu_ns, Live, Snapshot};
+use super::live::{stats_line, thread_cpu_ns, writer_spins, Live, Snapshot, WriterWake};
 use super::rotate::Rotator;
 use super::writer::{Output, Sink};
 use super::{print_summary, Accounting, RxCounts, RxReport, STATS_INTERVAL_NS};
@@ -48,8 +48,6 @@ use crate::device::{self, AnyDevice};
 use crate::error::CliError;
 use crate::filter::Filter;
 
-/// Empty polls of the rings before the writer parks.
-const SPINS: u32 = 256;
 /// Longest park of the writer.
 const IDLE_WAKE: Duration = Duration::from_millis(10);
 /// Packets gathered into one write.
@@ -252,13 +250,17 @@ where
     let expression = filter.map(|f| f.expression().to_string());
     let started = Instant::now();
     let start_ns = device::now_ns();
+    // The receive threads, the writer, and the simulator's DMA thread poll.
+    let spins = writer_spins(nthreads + 1 + usize::from(dev.sim.is_some()));
 
     let result = std::thread::scope(|sc| {
         let sh = &sh;
         let live = &live;
         let writer = std::thread::Builder::new()
             .name("igbpoll-writer".into())
-            .spawn_scoped(sc, move || write_all(outputs, consumers, returns, sh, live))
+            .spawn_scoped(sc, move || {
+                write_all(outputs, consumers, returns, sh, live, spins)
+            })
             .map_err(|e| CliError::Usage(format!("cannot start the writer thread: {e}")))?;
         let wt = writer.thread().clone();
         let mut rx = Vec::new();
@@ -545,6 +547,7 @@ fn receive<B: Backend>(
         s.size.store(q.size() as u64, Ordering::Relaxed);
     }
     let mut polls = 0u32;
+    let mut wake = WriterWake::new(budget, batch_max as u64, args.packet_buffered);
     'poll: loop {
         if sh.quit.load(Ordering::Relaxed) || live.writer_stopped.load(Ordering::Relaxed) {
             break;
@@ -651,8 +654,10 @@ fn receive<B: Backend>(
                     handed += k;
                     c.0 += k;
                     qs.handed.store(c.0, Ordering::Relaxed);
+                    // Pairs with the writer's fence between raising its
+                    // "parked" flag and its last look at the rings.
                     fence(Ordering::SeqCst);
-                    if live.writer_parked.load(Ordering::Relaxed) {
+                    if wake.handed(k, ts, &live.writer_parked) {
                         writer.unpark();
                     }
                 }
@@ -662,6 +667,9 @@ fn receive<B: Backend>(
                     drop(b);
                 }
             }
+        }
+        if wake.due(ts, got == 0, &live.writer_parked) {
+            writer.unpark();
         }
         if got == 0 {
             if drained && queues.iter().all(|q| !q.has_completions()) {
@@ -695,6 +703,7 @@ fn write_all(
     returns: Vec<Producer<Vec<Packet>>>,
     sh: &Shared,
     live: &Live,
+    spins: u32,
 ) -> super::writer::WriterReport {
     let cpu0 = thread_cpu_ns();
     let mut r = super::writer::WriterReport::default();
@@ -876,7 +885,7 @@ fn write_all(
             std::thread::yield_now();
             continue;
         }
-        if idle < SPINS {
+        if idle < spins {
             std::hint::spin_loop();
             continue;
         }

@@ -34,8 +34,6 @@ use crate::timefmt::TimeFormat;
 
 /// Printed lines are flushed at least this often, even without `-U`.
 const LINE_FLUSH_INTERVAL_NS: u64 = 100_000_000;
-/// Empty polls of the ring before the writer parks.
-const SPINS: u32 = 256;
 /// Longest park: time-based rotation and line flushing are checked this often
 /// while no packets come.
 const IDLE_WAKE: Duration = Duration::from_millis(10);
@@ -658,11 +656,14 @@ pub struct WriterReport {
 /// The writer thread's body: runs until the receive thread drops its end of
 /// `ring` and everything in it is written; then ends the last file with the
 /// final counters (the receive thread publishes them before it lets go).
+/// It polls an empty ring `spins` times before it parks
+/// ([`super::live::writer_spins`]).
 pub fn run(
     mut sink: Sink,
     mut ring: Consumer<Batch>,
     mut free: Producer<Vec<Packet>>,
     live: &Live,
+    spins: u32,
 ) -> WriterReport {
     let cpu0 = thread_cpu_ns();
     let mut r = WriterReport::default();
@@ -679,7 +680,7 @@ pub fn run(
                 Err(PopError::Closed) => break,
                 Err(PopError::Empty) => {
                     idle += 1;
-                    if idle < SPINS {
+                    if idle < spins {
                         std::hint::spin_loop();
                         continue;
                     }
