@@ -51,22 +51,26 @@ done
 rm -f /dev/shm/igbpoll-bench.pcap
 
 echo
-echo "== 3b. the same, simulator pinned to CPU 0, receive + writer threads sharing CPU 1"
-echo "       (3 runs with the default ring of 1024 descriptors, 3 with --ring 4096)"
+echo "== 3b. the same, simulator pinned to CPU 0, receive + writer threads sharing CPU 1, 3 s:"
+echo "       3 runs with the default ring of 1024 descriptors and 3 with --ring 4096, into a ring"
+echo "       of files (-C 100 -W 4); then 2 into one growing file (beyond the first GB or so, each"
+echo "       new tmpfs page costs this VM a fault in the host: see scripts/bench-vs-tcpdump.sh)"
 # All threads start on CPU 1; the simulator's DMA thread is moved to CPU 0 as
 # soon as it exists (a few ms into the 3 s run).
-for ring in 1024 1024 1024 4096 4096 4096; do
-  printf -- '--ring %s: ' "$ring"
+for run in "1024 ring" "1024 ring" "1024 ring" "4096 ring" "4096 ring" "4096 ring" "1024 file" "1024 file"; do
+  read -r ring files <<<"$run"
+  rot=(); [ "$files" = ring ] && rot=(-C 100 -W 4)
+  printf -- '--ring %s, %-4s ' "$ring" "$files:"
   taskset -c 1 ./target/release/igbpoll --sim igb --sim-size 60 capture --duration 3 \
-    --ring "$ring" -w /dev/shm/igbpoll-bench.pcap 2>/tmp/igbpoll-bench.$$ &
+    --ring "$ring" "${rot[@]}" -w /dev/shm/igbpoll-bench.pcap 2>/tmp/igbpoll-bench.$$ &
   pid=$!
   pin_sim_thread $pid 0 || true
   wait $pid
   grep -E 'packets/s|per packet' /tmp/igbpoll-bench.$$ | tr '\n' ' '; echo
+  rm -f /dev/shm/igbpoll-bench.pcap*
 done
-rm -f /dev/shm/igbpoll-bench.pcap /tmp/igbpoll-bench.$$
+rm -f /tmp/igbpoll-bench.$$
 
-echo
 echo "== 3c. writer thread's user-space instructions per packet (callgrind, 300,000 packets)"
 if command -v valgrind >/dev/null; then
   out=$(mktemp)
