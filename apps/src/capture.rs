@@ -491,6 +491,10 @@ fn receive<B: Backend>(
     stop: &AtomicBool,
 ) -> RxReport {
     let cpu0 = thread_cpu_ns();
+    // The queue's pool is the capture's alone, and the writer hands buffers
+    // back in bursts larger than the ring: every one stays on this core.
+    let entries = dev.nic.rx_queue(0).pool().entries() as usize;
+    dev.nic.set_recycle_limit(0, entries);
     let limit = args.count.unwrap_or(u64::MAX);
     let budget = u64::from(args.writer_buffer);
     let batch_max = args.batch as usize;

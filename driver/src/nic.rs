@@ -406,6 +406,12 @@ impl<B: Backend> Nic<B> {
         self.rx[queue].recycle(packets);
     }
 
+    /// Sets how many recycled buffers receive queue `queue` keeps (see
+    /// [`RxQueue::set_recycle_limit`]). Panics as [`Nic::rx_batch`] does.
+    pub fn set_recycle_limit(&mut self, queue: usize, limit: usize) {
+        self.rx[queue].set_recycle_limit(limit);
+    }
+
     /// Moves every receive queue still held by the NIC out of it, in queue
     /// order, so that each can be polled on a thread of its own (an
     /// [`RxQueue`] is `Send`). The NIC keeps the control path: statistics

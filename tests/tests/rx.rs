@@ -187,6 +187,63 @@ fn recycled_buffers_refill_the_ring() {
     }
 }
 
+/// A recycle limit above the ring keeps a burst of returned packets larger
+/// than the ring on the queue (a capture's writer hands its buffers back so);
+/// with the default limit, a ring's worth is kept and the rest goes to the
+/// pool; lowering the limit gives the excess back.
+#[test]
+fn a_recycle_limit_above_the_ring_keeps_a_burst_larger_than_the_ring() {
+    const HELD: usize = 150;
+    for model in MODELS {
+        for limit in [None, Some(usize::MAX)] {
+            let sim = sim(model);
+            let frames = mixed_frames(12, sim.mac(), 400);
+            sim.set_source(Replay::from_bytes(&pcap_bytes(&frames)).expect("replay"));
+            sim.start();
+            let mut nic = open(&sim, &small_rings(64));
+            let pool = nic.rx_queue(0).pool().clone();
+            let entries = pool.entries() as usize;
+            assert!(
+                entries >= HELD + 64,
+                "{model:?}: the pool holds the burst and the ring"
+            );
+            if let Some(l) = limit {
+                nic.set_recycle_limit(0, l);
+            }
+            let mut held = Vec::with_capacity(HELD);
+            let mut batch = Vec::with_capacity(32);
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while held.len() < HELD && std::time::Instant::now() < deadline {
+                if nic.rx_batch(0, &mut batch, HELD - held.len()) == 0 {
+                    std::thread::yield_now();
+                }
+                held.append(&mut batch);
+            }
+            assert_eq!(held.len(), HELD, "{model:?}: the burst arrived");
+            nic.recycle(0, &mut held);
+            let kept = nic.rx_queue(0).recycled();
+            let in_ring = nic.rx_queue(0).ready();
+            assert_eq!(pool.free_count() + in_ring + kept, entries, "{model:?}");
+            match limit {
+                None => assert_eq!(kept, 64, "{model:?}: a ring's worth kept by default"),
+                Some(_) => {
+                    assert_eq!(kept, HELD, "{model:?}: the whole burst kept");
+                    let free = pool.free_count();
+                    nic.set_recycle_limit(0, 10);
+                    assert_eq!(nic.rx_queue(0).recycled(), 10, "{model:?}");
+                    assert_eq!(
+                        pool.free_count(),
+                        free + HELD - 10,
+                        "{model:?}: the excess is back"
+                    );
+                }
+            }
+            drop(nic);
+            assert_eq!(pool.free_count(), entries, "{model:?}: every buffer back");
+        }
+    }
+}
+
 /// The ring's backlog (`filled`, from the head register) counts the frames
 /// the NIC has written and the driver not yet taken, and a full ring reads as
 /// every posted descriptor.

@@ -540,7 +540,10 @@ fn receive<B: Backend>(
     let mut handed = 0u64;
     let mut idle = 0u32;
     let mut last_ts = 0u64;
-    for q in &queues {
+    for q in &mut queues {
+        // As with one queue: the pool is this queue's alone.
+        let entries = q.pool().entries() as usize;
+        q.set_recycle_limit(entries);
         let s = &sh.queues[usize::from(q.index())];
         s.ready.store(q.ready() as u64, Ordering::Relaxed);
         s.filled.store(q.filled() as u64, Ordering::Relaxed);

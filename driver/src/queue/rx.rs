@@ -62,6 +62,8 @@ pub struct RxQueue<B: Backend> {
     /// Buffers handed back with [`RxQueue::recycle`], owned by the queue and
     /// posted before any is taken from the pool's shared free queue.
     recycled: Vec<u32>,
+    /// Most buffers `recycled` keeps (see [`RxQueue::set_recycle_limit`]).
+    recycle_limit: usize,
     pool: Mempool,
     stats: Arc<RxQueueStats>,
 }
@@ -96,6 +98,7 @@ impl<B: Backend> RxQueue<B> {
             refill_threshold: (size / 4).clamp(1, 32),
             buf_len: pool.buffer_len(),
             recycled: Vec::with_capacity(size),
+            recycle_limit: size,
             pool,
             stats: Arc::default(),
         };
@@ -289,11 +292,12 @@ impl<B: Backend> RxQueue<B> {
     /// Takes back the packets in `packets` (emptying it) for the next refills
     /// of this queue: what dropping them does, without an atomic operation per
     /// packet on the pool's shared free queue and reference count. Packets of
-    /// another pool, and any beyond a ring's worth kept, are dropped as usual.
+    /// another pool, and any beyond the recycle limit (a ring's worth unless
+    /// [`RxQueue::set_recycle_limit`] says otherwise), are dropped as usual.
     /// For a thread that gets its packets back from the one that consumed them
     /// (a capture's writer), so that buffers stay on the receive core.
     pub fn recycle(&mut self, packets: &mut Vec<Packet>) {
-        let room = self.mask + 1;
+        let room = self.recycle_limit;
         let mut taken = 0;
         for p in packets.drain(..) {
             if self.recycled.len() >= room {
@@ -309,6 +313,22 @@ impl<B: Backend> RxQueue<B> {
             }
         }
         self.pool.release_reclaimed(taken);
+    }
+
+    /// Sets how many buffers [`RxQueue::recycle`] keeps for this queue's
+    /// refills (default: the ring's size); further ones go back to the pool.
+    /// Those it keeps are out of the pool's reach, so a limit above the ring
+    /// suits a pool this queue alone allocates from, such as a capture's,
+    /// whose consumer hands buffers back in bursts larger than the ring: up to
+    /// the pool's size, every buffer then stays off the shared free queue.
+    /// Buffers already kept beyond a lower new limit go back to the pool.
+    pub fn set_recycle_limit(&mut self, limit: usize) {
+        self.recycle_limit = limit;
+        while self.recycled.len() > limit {
+            if let Some(b) = self.recycled.pop() {
+                self.pool.free_raw(b);
+            }
+        }
     }
 
     /// Buffers held for refills after [`RxQueue::recycle`] (not in the pool's
