@@ -12,13 +12,15 @@
 //!
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols (DNS, HTTP, …) are not
-//! decoded, nor ICMP router advertisements, and ethertypes tcpdump decodes and
+//! installed), except that application protocols other than DNS (HTTP,
+//! TFTP, …) are not decoded, nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
 //! line, is [`crate::hexdump`]'s.
 
 #![forbid(unsafe_code)]
+
+mod dns;
 
 use std::fmt::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -35,6 +37,9 @@ const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_ICMPV6: u8 = 58;
+const DNS_PORT: u16 = 53;
+const MDNS_PORT: u16 = 5353;
+const NFS_PORT: u16 = 2049;
 /// IPv6 extension headers skipped before giving up.
 const MAX_IPV6_EXTENSIONS: usize = 8;
 
@@ -362,9 +367,11 @@ fn write_ipv4<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
             "{src} > {dst}: ip-proto-{proto} (frag offset {offset}), length {l4_len}"
         );
     }
+    // More fragments follow (this is the first): UDP's length is not checked.
+    let fragmented = frag & 0x2000 != 0;
     match proto {
         IPPROTO_TCP => write_tcp(out, Some((&src, &dst)), l4, l4_len),
-        IPPROTO_UDP => write_udp(out, Some((&src, &dst)), l4),
+        IPPROTO_UDP => write_udp(out, Some((&src, &dst)), l4, l4_len, fragmented),
         IPPROTO_ICMP => write_icmp(out, src, dst, l4, l4_len),
         _ => write!(out, "{src} > {dst}:  ip-proto-{proto} {l4_len}"),
     }
@@ -390,6 +397,7 @@ fn write_ipv6<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
         write!(out, "{src} > {dst}: ")?;
     }
     let mut offset = 40;
+    let mut fragmented = false;
     for _ in 0..MAX_IPV6_EXTENSIONS {
         let this = next;
         let header_len = match next {
@@ -420,6 +428,7 @@ fn write_ipv6<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
                     // Not the first fragment: nothing more to decode.
                     return Ok(());
                 }
+                fragmented = true;
                 8
             }
             _ => break,
@@ -441,7 +450,13 @@ fn write_ipv6<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
         // Straight after the fixed header they print the addresses with the
         // ports; after an extension header the addresses are already out.
         IPPROTO_TCP => write_tcp(out, (!addressed).then_some((&src, &dst)), l4, len),
-        IPPROTO_UDP => write_udp(out, (!addressed).then_some((&src, &dst)), l4),
+        IPPROTO_UDP => write_udp(
+            out,
+            (!addressed).then_some((&src, &dst)),
+            l4,
+            len,
+            fragmented,
+        ),
         IPPROTO_ICMPV6 => write_icmp6(out, l4, len),
         _ if addressed => write!(out, " ip-proto-{next} {len}"),
         _ => write!(out, "{src} > {dst}:  ip-proto-{next} {len}"),
@@ -465,7 +480,15 @@ fn write_ports<W: Write + ?Sized>(
     }
 }
 
-fn write_udp<W: Write + ?Sized>(out: &mut W, addrs: Addrs<'_>, udp: Bytes<'_>) -> fmt::Result {
+/// A UDP datagram whose IP header says it has `length` bytes (header
+/// included); `fragmented`: the first fragment of several.
+fn write_udp<W: Write + ?Sized>(
+    out: &mut W,
+    addrs: Addrs<'_>,
+    udp: Bytes<'_>,
+    length: usize,
+    fragmented: bool,
+) -> fmt::Result {
     let (Some(sport), Some(dport)) = (udp.be16(0), udp.be16(2)) else {
         if let Some((src, dst)) = addrs {
             write!(out, "{src} > {dst}: ")?;
@@ -473,15 +496,42 @@ fn write_udp<W: Write + ?Sized>(out: &mut W, addrs: Addrs<'_>, udp: Bytes<'_>) -
         return out.write_str(" [|udp]");
     };
     write_ports(out, addrs, sport, dport)?;
-    // The ports once they are there; the rest only with the whole header.
-    let (Some(ulen), Some(_)) = (udp.be16(4), udp.be16(6)) else {
+    if length < 8 {
+        return write!(out, "truncated-udp {length}");
+    }
+    let Some(ulen) = udp.be16(4) else {
         return out.write_str(" [|udp]");
     };
+    let mut ulen = usize::from(ulen);
+    if ulen == 0 && length > 65535 {
+        // An IPv6 jumbogram (RFC 2675).
+        ulen = length;
+    }
     if ulen < 8 {
         // tcpdump's words, blank and all.
         return write!(out, "truncated-udplength {ulen}");
     }
-    write!(out, "UDP, length {}", ulen - 8)
+    let ulen = ulen - 8;
+    let length = (length - 8).min(ulen);
+    if udp.len() < 8 {
+        return out.write_str(" [|udp]");
+    }
+    let payload = udp.from(8);
+    let either = |port: u16| sport == port || dport == port;
+    // tcpdump takes Sun RPC to or from the NFS port for NFS first.
+    let rpc = payload.be32(4);
+    let nfs = (dport == NFS_PORT && rpc == Some(0)) || (sport == NFS_PORT && rpc == Some(1));
+    if !nfs && either(DNS_PORT) {
+        return dns::write_dns(out, payload.0, length, false, false);
+    }
+    if !nfs && either(MDNS_PORT) {
+        return dns::write_dns(out, payload.0, length, false, true);
+    }
+    if ulen > length && !fragmented {
+        write!(out, "UDP, bad length {ulen} > {length}")
+    } else {
+        write!(out, "UDP, length {ulen}")
+    }
 }
 
 /// tcpdump's TCP flag letters, in its order.
@@ -576,9 +626,22 @@ fn write_tcp<W: Write + ?Sized>(
             " [remaining caplen({}) < header length({header_len})] [|tcp]",
             tcp.len()
         )?;
+        return Ok(());
+    }
+    // DNS, unless a port tcpdump looks at first names another protocol.
+    let either = |port: u16| sport == port || dport == port;
+    if data_len > 0 && either(DNS_PORT) && !TCP_PORTS_BEFORE_DNS.iter().any(|&p| either(p)) {
+        return dns::write_dns(out, tcp.from(header_len).0, data_len, true, false);
     }
     Ok(())
 }
+
+/// The TCP ports whose protocols tcpdump tries before DNS (print-tcp.c):
+/// telnet, SMTP, whois, BGP, PPTP, Redis, SSH, NetBIOS, SMB, BEEP,
+/// OpenFlow, FTP, HTTP, RTSP.
+const TCP_PORTS_BEFORE_DNS: [u16; 17] = [
+    23, 25, 43, 179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653, 21, 80, 8080, 554, 8554,
+];
 
 /// How the options of a TCP header ended.
 enum TcpOptions {
@@ -1642,6 +1705,436 @@ pub(crate) mod tests {
             mismatches.len(),
             records.len(),
             mismatches.join("\n")
+        );
+    }
+
+    /// A name in wire form: its labels, then the root.
+    fn dns_name(name: &str) -> Vec<u8> {
+        let mut n = Vec::new();
+        for label in name.split('.').filter(|l| !l.is_empty()) {
+            n.push(label.len() as u8);
+            n.extend_from_slice(label.as_bytes());
+        }
+        n.push(0);
+        n
+    }
+
+    /// A DNS header: id, flags, then the four section counts.
+    fn dns_header(id: u16, flags: u16, counts: [u16; 4]) -> Vec<u8> {
+        let mut h = id.to_be_bytes().to_vec();
+        h.extend_from_slice(&flags.to_be_bytes());
+        for c in counts {
+            h.extend_from_slice(&c.to_be_bytes());
+        }
+        h
+    }
+
+    fn dns_question(name: &[u8], qtype: u16, class: u16) -> Vec<u8> {
+        let mut q = name.to_vec();
+        q.extend_from_slice(&qtype.to_be_bytes());
+        q.extend_from_slice(&class.to_be_bytes());
+        q
+    }
+
+    fn dns_rr(name: &[u8], typ: u16, class: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+        let mut r = name.to_vec();
+        r.extend_from_slice(&typ.to_be_bytes());
+        r.extend_from_slice(&class.to_be_bytes());
+        r.extend_from_slice(&ttl.to_be_bytes());
+        r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        r.extend_from_slice(rdata);
+        r
+    }
+
+    /// DNS messages (UDP, mDNS, TCP, IPv6) of every kind the printer tells
+    /// apart, well-formed and not, each in a frame.
+    fn dns_frames() -> Vec<Vec<u8>> {
+        const PTR: [u8; 2] = [0xc0, 12];
+        let cat = |parts: &[&[u8]]| parts.concat();
+        let example = dns_name("example.com");
+        let opt = dns_rr(&[0], 41, 1232, 0x0000_8000, &[]);
+        let mut msgs: Vec<Vec<u8>> = vec![
+            // Queries: A with RD, AAAA with an OPT record, MX in CHAOS, ANY,
+            // two questions, odd bits, IQUERY, update, notify.
+            cat(&[
+                &dns_header(0x1234, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+            cat(&[
+                &dns_header(7, 0x0120, [1, 0, 0, 1]),
+                &dns_question(&example, 28, 1),
+                &opt,
+            ]),
+            cat(&[
+                &dns_header(8, 0x0010, [1, 0, 0, 0]),
+                &dns_question(&example, 15, 3),
+            ]),
+            cat(&[
+                &dns_header(9, 0, [1, 0, 0, 0]),
+                &dns_question(&dns_name("x.y"), 255, 255),
+            ]),
+            cat(&[
+                &dns_header(10, 0x0100, [2, 0, 0, 0]),
+                &dns_question(&example, 1, 1),
+                &dns_question(&PTR, 28, 1),
+            ]),
+            cat(&[
+                &dns_header(11, 0x0141, [1, 1, 1, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+            cat(&[&dns_header(12, 0x0800, [0, 2, 0, 0])]),
+            cat(&[
+                &dns_header(13, 0x2800, [1, 0, 0, 0]),
+                &dns_question(&example, 6, 1),
+            ]),
+            cat(&[
+                &dns_header(14, 0x2000, [1, 0, 0, 0]),
+                &dns_question(&example, 6, 1),
+            ]),
+            cat(&[
+                &dns_header(15, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&example, 65, 7),
+            ]),
+            // Responses: a CNAME chain through pointers with A and AAAA, an
+            // authority and an additional section that are not printed.
+            cat(&[
+                &dns_header(0x1234, 0x8180, [1, 3, 1, 1]),
+                &dns_question(&dns_name("www.example.com"), 1, 1),
+                &dns_rr(&PTR, 5, 1, 300, &[0xc0, 16]),
+                &dns_rr(&[0xc0, 16], 1, 1, 300, &[93, 184, 216, 34]),
+                &dns_rr(
+                    &[0xc0, 16],
+                    28,
+                    1,
+                    300,
+                    &"2606:2800:220:1:248:1893:25c8:1946"
+                        .parse::<Ipv6Addr>()
+                        .unwrap()
+                        .octets(),
+                ),
+                &dns_rr(&[0xc0, 16], 6, 1, 300, &[0; 22]),
+                &opt,
+            ]),
+            // MX, TXT (two strings), SRV, PTR, NS, DNAME, SOA, an unknown type.
+            cat(&[
+                &dns_header(2, 0x8580, [1, 8, 0, 0]),
+                &dns_question(&example, 255, 1),
+                &dns_rr(
+                    &PTR,
+                    15,
+                    1,
+                    1,
+                    &cat(&[&[0, 10], &dns_name("mx.example.com")]),
+                ),
+                &dns_rr(&PTR, 16, 1, 1, b"\x05hello\x03a\"b"),
+                &dns_rr(&PTR, 33, 1, 1, &cat(&[&[0, 1, 0, 2, 0x13, 0xc4], &PTR])),
+                &dns_rr(&PTR, 12, 1, 1, &dns_name("host.example.com")),
+                &dns_rr(&PTR, 2, 1, 1, &[3, b'n', b's', b'1', 0xc0, 12]),
+                &dns_rr(&PTR, 39, 1, 1, &dns_name("other.net")),
+                &dns_rr(&PTR, 6, 1, 1, &[0; 22]),
+                &dns_rr(&PTR, 65, 1, 1, &[1, 2, 3]),
+            ]),
+            // NXDomain, authoritative; truncated, authentic data, no recursion.
+            cat(&[
+                &dns_header(3, 0x8583, [1, 0, 1, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+            cat(&[
+                &dns_header(4, 0x8220, [1, 0, 0, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+            // Extended response codes from OPT: BadVers (16) and 17.
+            cat(&[
+                &dns_header(5, 0x8180, [1, 0, 0, 1]),
+                &dns_question(&example, 1, 1),
+                &dns_rr(&[0], 41, 512, 0x0100_0000, &[]),
+            ]),
+            cat(&[
+                &dns_header(6, 0x8181, [1, 0, 0, 1]),
+                &dns_question(&example, 1, 1),
+                &dns_rr(&[0], 41, 512, 0x0100_0000, &[]),
+            ]),
+            cat(&[&dns_header(16, 0xf80f, [0, 0, 0, 0])]),
+            // An OPT record among the answers, with options.
+            cat(&[
+                &dns_header(17, 0x8180, [0, 1, 0, 0]),
+                &dns_rr(
+                    &[0],
+                    41,
+                    4096,
+                    0x0000_8000,
+                    &cat(&[
+                        &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2],
+                        &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8],
+                        &[0, 12, 0, 3, 0, 0, 0],
+                        &[0, 11, 0, 2, 0, 25],
+                        &[0, 3, 0, 2, 0xab, 0xcd],
+                        &[0, 99, 0, 0],
+                    ]),
+                ),
+            ]),
+            // A6, URI, UNSPECA, an A of the wrong length.
+            cat(&[
+                &dns_header(18, 0x8180, [0, 4, 0, 0]),
+                &dns_rr(
+                    &example,
+                    38,
+                    1,
+                    1,
+                    &cat(&[&[64], &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 1], &[0]]),
+                ),
+                &dns_rr(&example, 256, 1, 1, b"\x00\x01\x00\x02http://x/"),
+                &dns_rr(&example, 104, 1, 1, b"ascii"),
+                &dns_rr(&example, 1, 1, 1, &[1, 2]),
+            ]),
+            // Names: a forward pointer, a pointer to itself, reserved and
+            // extended label types, a bit-string label, odd characters, a
+            // name longer than 255.
+            cat(&[
+                &dns_header(20, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&[0xc0, 40], 1, 1),
+            ]),
+            cat(&[
+                &dns_header(21, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&PTR, 1, 1),
+            ]),
+            cat(&[
+                &dns_header(22, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&[0x81, 0], 1, 1),
+            ]),
+            cat(&[
+                &dns_header(23, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&[0x42, 0], 1, 1),
+            ]),
+            cat(&[
+                &dns_header(24, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&[0x41, 12, 0xab, 0xc0, 0], 1, 1),
+            ]),
+            cat(&[
+                &dns_header(25, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&[4, b'a', 0x01, 0x80, 0xff, 2, b'b', 0x7f, 0], 1, 1),
+            ]),
+            cat(&[
+                &dns_header(26, 0x0100, [1, 0, 0, 0]),
+                &dns_question(&dns_name(&["abcdefghij"; 30].join(".")), 1, 1),
+            ]),
+            // Too short for a header.
+            vec![0, 1, 2, 3, 4],
+            // Counts beyond the message.
+            cat(&[
+                &dns_header(27, 0x8180, [1, 2, 0, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+            cat(&[
+                &dns_header(28, 0x0100, [3, 0, 0, 0]),
+                &dns_question(&example, 1, 1),
+            ]),
+        ];
+        let mut frames: Vec<Vec<u8>> = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let (s, d) = if i % 2 == 0 { (40000, 53) } else { (53, 40000) };
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_UDP, &udp(s, d, m)))
+            })
+            .collect();
+        // mDNS: a question wanting a unicast reply, an answer to flush.
+        let mdns_q = cat(&[
+            &dns_header(0, 0, [1, 0, 0, 0]),
+            &dns_question(&dns_name("printer.local"), 12, 0x8001),
+        ]);
+        let mdns_a = cat(&[
+            &dns_header(0, 0x8400, [0, 1, 0, 0]),
+            &dns_rr(&dns_name("printer.local"), 1, 0x8001, 120, &[10, 0, 0, 9]),
+        ]);
+        for m in [&mdns_q, &mdns_a] {
+            frames.push(eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_UDP, &udp(5353, 5353, m))));
+        }
+        // IPv6.
+        frames.push(eth(
+            ETHERTYPE_IPV6,
+            &ipv6(IPPROTO_UDP, &udp(40001, 53, &msgs[0])),
+        ));
+        // TCP: a prefixed query, a wrong prefix, a 1-byte payload.
+        let mut prefixed = (msgs[0].len() as u16).to_be_bytes().to_vec();
+        prefixed.extend_from_slice(&msgs[0]);
+        let mut wrong = prefixed.clone();
+        wrong[1] ^= 1;
+        for (payload, other) in [(&prefixed, 40002), (&wrong, 40003), (&vec![9], 40004)] {
+            frames.push(eth(
+                ETHERTYPE_IPV4,
+                &ipv4(IPPROTO_TCP, &tcp(other, 53, 1, 2, 0x18, payload)),
+            ));
+        }
+        // UDP whose length is longer than the IP datagram, and one whose IP
+        // datagram is too short for a UDP header.
+        let mut long = ipv4(IPPROTO_UDP, &udp(1, 2, &[0; 8]));
+        long[24..26].copy_from_slice(&40u16.to_be_bytes());
+        frames.push(eth(ETHERTYPE_IPV4, &long));
+        let mut short = ipv4(IPPROTO_UDP, &udp(1, 2, &[0; 8]));
+        short[2..4].copy_from_slice(&24u16.to_be_bytes());
+        frames.push(eth(ETHERTYPE_IPV4, &short));
+        msgs.clear();
+        frames
+    }
+
+    /// DNS from or to a TCP port tcpdump gives to another protocol first
+    /// (HTTP's, here) is not printed as DNS; a DNS query is.
+    #[test]
+    fn tcp_dns_yields_to_the_ports_tcpdump_tries_first() {
+        let query = cat_query();
+        let line = |port| {
+            summary(&eth(
+                ETHERTYPE_IPV4,
+                &ipv4(IPPROTO_TCP, &tcp(port, 53, 1, 2, 0x18, &query)),
+            ))
+        };
+        assert!(
+            line(40000).ends_with(", length 31 4660+ A? example.com. (29)"),
+            "{}",
+            line(40000)
+        );
+        assert!(line(80).ends_with(", length 31"), "{}", line(80));
+    }
+
+    /// A DNS query for example.com's A record, with its TCP length prefix.
+    fn cat_query() -> Vec<u8> {
+        let msg = [
+            dns_header(0x1234, 0x0100, [1, 0, 0, 0]),
+            dns_question(&dns_name("example.com"), 1, 1),
+        ]
+        .concat();
+        [(msg.len() as u16).to_be_bytes().to_vec(), msg].concat()
+    }
+
+    /// A few DNS lines spelled out (the test below compares them all with
+    /// tcpdump when it is installed).
+    #[test]
+    fn dns_lines() {
+        let frames = dns_frames();
+        let line = |i: usize| {
+            let l = summary(&frames[i]);
+            l.split_once(": ")
+                .map(|(_, r)| r.split_once(": ").map_or(r, |(_, d)| d).to_owned())
+                .unwrap()
+        };
+        assert_eq!(line(0), "4660+ A? example.com. (29)");
+        assert_eq!(line(1), "7+ [1au] AAAA? example.com. (40)");
+        assert_eq!(line(2), "8% MX CHAOS? example.com. (29)");
+        assert_eq!(
+            line(10),
+            "4660 3/1/1 CNAME example.com., A 93.184.216.34, AAAA 2606:2800:220:1:248:1893:25c8:1946 (136)"
+        );
+        assert_eq!(line(12), "3 NXDomain* 0/1/0 (29)");
+        assert_eq!(line(19), "20+ A? <BAD PTR> [|domain]");
+        assert_eq!(line(20), "21+ A? <BAD PTR> [|domain]");
+    }
+
+    /// DNS messages with random bytes changed (headers left alone) never
+    /// panic the printer and print as tcpdump prints them.
+    #[test]
+    fn mutated_dns_matches_tcpdump() {
+        let frames = dns_frames();
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        // Each with its length on the wire: a cut is a snapshot length's.
+        let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
+        for i in 0..3000u64 {
+            let mut f = frames[(i % frames.len() as u64) as usize].clone();
+            // Past Ethernet, IP and the transport header (UDP's 8, or TCP's
+            // 20 and the length prefix).
+            let start = if f[23] == IPPROTO_TCP {
+                14 + 20 + 22
+            } else {
+                14 + 20 + 8
+            };
+            let start = if f[12..14] == ETHERTYPE_IPV6.to_be_bytes() {
+                14 + 40 + 8
+            } else {
+                start
+            };
+            if f.len() <= start {
+                continue;
+            }
+            for _ in 0..1 + rng.next() % 4 {
+                let at = start + (rng.next() as usize) % (f.len() - start);
+                f[at] = rng.next() as u8;
+            }
+            let wire_len = f.len();
+            let cut = start + (rng.next() as usize) % (f.len() - start + 1);
+            if i % 2 == 0 {
+                f.truncate(cut.max(1));
+            }
+            let mut line = String::new();
+            write_summary(&mut line, TS, &f, wire_len).unwrap();
+            mutated.push((f, wire_len));
+        }
+        let records: Vec<(&[u8], usize)> = mutated.iter().map(|(f, len)| (&f[..], *len)).collect();
+        let Some(theirs) = tcpdump_lines("dns-mutated", &records) else {
+            return;
+        };
+        assert_eq!(theirs.len(), records.len());
+        let mismatches: Vec<String> = records
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(&(data, len), t)| {
+                let mut ours = String::new();
+                write_summary(&mut ours, TS, data, len).unwrap();
+                (&ours != t).then(|| format!("ours:    {ours}\ntcpdump: {t}\nbytes {data:02x?}"))
+            })
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{} of {}:\n{}",
+            mismatches.len(),
+            records.len(),
+            mismatches
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    /// DNS lines match tcpdump's, whole and cut at every length.
+    #[test]
+    fn dns_matches_tcpdump_whole_and_cut() {
+        let frames = dns_frames();
+        let mut records: Vec<(&[u8], usize)> = Vec::new();
+        for f in &frames {
+            for n in 1..=f.len() {
+                records.push((&f[..n], f.len()));
+            }
+        }
+        let Some(theirs) = tcpdump_lines("dns", &records) else {
+            return;
+        };
+        assert_eq!(theirs.len(), records.len());
+        let mismatches: Vec<String> = records
+            .iter()
+            .zip(&theirs)
+            .map(|(&(data, len), t)| {
+                let mut ours = String::new();
+                write_summary(&mut ours, TS, data, len).unwrap();
+                (
+                    format!("{ours} (cut {})", data.len()),
+                    format!("{t} (cut {})", data.len()),
+                )
+            })
+            .filter(|(ours, theirs)| ours != theirs)
+            .map(|(ours, theirs)| format!("ours:    {ours}\ntcpdump: {theirs}"))
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{} of {}:\n{}",
+            mismatches.len(),
+            records.len(),
+            mismatches
+                .iter()
+                .take(40)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 
