@@ -12,8 +12,9 @@
 //!
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols other than DNS (HTTP,
-//! TFTP, …) are not decoded, nor ICMP router advertisements, and ethertypes tcpdump decodes and
+//! installed), except that application protocols other than DNS and the
+//! text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (TFTP, SNMP, …),
+//! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
 //! line, is [`crate::hexdump`]'s.
@@ -21,9 +22,10 @@
 #![forbid(unsafe_code)]
 
 mod dns;
+mod text;
 
 use std::fmt::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
 const ETH_HEADER_LEN: usize = 14;
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -158,8 +160,8 @@ impl<'a> Bytes<'a> {
     fn ipv4(self, at: usize) -> Option<Ipv4Addr> {
         self.array::<4>(at).map(Ipv4Addr::from)
     }
-    fn ipv6(self, at: usize) -> Option<Ipv6Addr> {
-        self.array::<16>(at).map(Ipv6Addr::from)
+    fn ipv6(self, at: usize) -> Option<Ip6> {
+        self.array::<16>(at).map(Ip6)
     }
     fn mac(self, at: usize) -> Option<Mac> {
         self.array(at).map(Mac)
@@ -171,6 +173,64 @@ impl<'a> Bytes<'a> {
     /// At most the first `len` bytes.
     fn take(self, len: usize) -> Bytes<'a> {
         Bytes(&self.0[..len.min(self.0.len())])
+    }
+}
+
+/// An IPv6 address written as tcpdump writes it (its `addrtostr6`): the
+/// longest run of two or more zero groups (the first of equals) as `::`, and
+/// an IPv4-mapped (`::ffff:a.b.c.d`) or IPv4-compatible (`::a.b.c.d`) address
+/// with its last 32 bits dotted.
+#[derive(Clone, Copy)]
+struct Ip6([u8; 16]);
+
+impl fmt::Display for Ip6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.0;
+        let words: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]));
+        // (start, length) of the longest run of zero groups.
+        let mut best: Option<(usize, usize)> = None;
+        let mut run: Option<(usize, usize)> = None;
+        for (i, &w) in words.iter().enumerate() {
+            if w == 0 {
+                run = Some(run.map_or((i, 1), |(b, l)| (b, l + 1)));
+            } else if let Some(r) = run.take() {
+                if best.is_none_or(|b| r.1 > b.1) {
+                    best = Some(r);
+                }
+            }
+        }
+        if let Some(r) = run {
+            if best.is_none_or(|b| r.1 > b.1) {
+                best = Some(r);
+            }
+        }
+        let best = best.filter(|b| b.1 >= 2);
+        let ipv4_tail = match best {
+            Some((0, 6)) => true,
+            Some((0, 5)) => words[5] == 0xffff,
+            _ => false,
+        };
+        for (i, &w) in words.iter().enumerate() {
+            if let Some((base, len)) = best {
+                if i >= base && i < base + len {
+                    if i == base {
+                        f.write_char(':')?;
+                    }
+                    continue;
+                }
+            }
+            if i != 0 {
+                f.write_char(':')?;
+            }
+            if i == 6 && ipv4_tail {
+                return write!(f, "{}", Ipv4Addr::new(a[12], a[13], a[14], a[15]));
+            }
+            write!(f, "{w:x}")?;
+        }
+        if best.is_some_and(|(base, len)| base + len == 8) {
+            f.write_char(':')?;
+        }
+        Ok(())
     }
 }
 
@@ -628,20 +688,55 @@ fn write_tcp<W: Write + ?Sized>(
         )?;
         return Ok(());
     }
-    // DNS, unless a port tcpdump looks at first names another protocol.
-    let either = |port: u16| sport == port || dport == port;
-    if data_len > 0 && either(DNS_PORT) && !TCP_PORTS_BEFORE_DNS.iter().any(|&p| either(p)) {
-        return dns::write_dns(out, tcp.from(header_len).0, data_len, true, false);
+    if data_len == 0 {
+        return Ok(());
     }
-    Ok(())
+    let payload = tcp.from(header_len).0;
+    match tcp_application(sport, dport) {
+        TcpApplication::Text(p) => {
+            out.write_str(": ")?;
+            text::write_text(out, payload, data_len, p)
+        }
+        TcpApplication::Dns => dns::write_dns(out, payload, data_len, true, false),
+        TcpApplication::Other | TcpApplication::None => Ok(()),
+    }
 }
 
-/// The TCP ports whose protocols tcpdump tries before DNS (print-tcp.c):
-/// telnet, SMTP, whois, BGP, PPTP, Redis, SSH, NetBIOS, SMB, BEEP,
-/// OpenFlow, FTP, HTTP, RTSP.
-const TCP_PORTS_BEFORE_DNS: [u16; 17] = [
-    23, 25, 43, 179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653, 21, 80, 8080, 554, 8554,
-];
+/// What tcpdump decodes a TCP payload as, by port.
+enum TcpApplication {
+    Text(text::TextProtocol),
+    Dns,
+    /// A protocol tcpdump decodes and this module does not.
+    Other,
+    None,
+}
+
+/// The first protocol in tcpdump's order (print-tcp.c) whose port either
+/// end uses.
+fn tcp_application(sport: u16, dport: u16) -> TcpApplication {
+    use text::TextProtocol::{Ftp, Http, Rtsp, Smtp, Whois};
+    let either = |ports: &[u16]| ports.iter().any(|&p| sport == p || dport == p);
+    if either(&[23]) {
+        TcpApplication::Other
+    } else if either(&[25]) {
+        TcpApplication::Text(Smtp)
+    } else if either(&[43]) {
+        TcpApplication::Text(Whois)
+    } else if either(&[179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653]) {
+        // BGP, PPTP, Redis, SSH, NetBIOS, SMB, BEEP, OpenFlow.
+        TcpApplication::Other
+    } else if either(&[21]) {
+        TcpApplication::Text(Ftp)
+    } else if either(&[80, 8080]) {
+        TcpApplication::Text(Http)
+    } else if either(&[554, 8554]) {
+        TcpApplication::Text(Rtsp)
+    } else if either(&[DNS_PORT]) {
+        TcpApplication::Dns
+    } else {
+        TcpApplication::None
+    }
+}
 
 /// How the options of a TCP header ended.
 enum TcpOptions {
@@ -1141,6 +1236,7 @@ fn write_icmp6<W: Write + ?Sized>(out: &mut W, icmp: Bytes<'_>, len: usize) -> f
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     const MAC_A: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
     const MAC_B: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
@@ -1994,7 +2090,8 @@ pub(crate) mod tests {
             "{}",
             line(40000)
         );
-        assert!(line(80).ends_with(", length 31"), "{}", line(80));
+        assert!(line(80).ends_with(", length 31: HTTP"), "{}", line(80));
+        assert!(line(22).ends_with(", length 31"), "{}", line(22));
     }
 
     /// A DNS query for example.com's A record, with its TCP length prefix.
@@ -2030,11 +2127,13 @@ pub(crate) mod tests {
         assert_eq!(line(20), "21+ A? <BAD PTR> [|domain]");
     }
 
-    /// DNS messages with random bytes changed (headers left alone) never
-    /// panic the printer and print as tcpdump prints them.
+    /// DNS messages and text-protocol payloads with random bytes changed
+    /// (headers left alone) never panic the printer and print as tcpdump
+    /// prints them.
     #[test]
-    fn mutated_dns_matches_tcpdump() {
-        let frames = dns_frames();
+    fn mutated_dns_and_text_match_tcpdump() {
+        let mut frames = dns_frames();
+        frames.extend(text_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -2094,6 +2193,98 @@ pub(crate) mod tests {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_are_written_as_tcpdump_writes_them() {
+        for (text, expected) in [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("1::", "1::"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+            ("1:0:0:2:3:0:0:4", "1::2:3:0:0:4"),
+            ("1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"),
+        ] {
+            let a: Ipv6Addr = text.parse().unwrap();
+            assert_eq!(Ip6(a.octets()).to_string(), expected, "{text}");
+        }
+    }
+
+    /// TCP payloads of the text protocols tcpdump prints a line of.
+    fn text_frames() -> Vec<Vec<u8>> {
+        let payloads: [(u16, &[u8]); 16] = [
+            (80, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"),
+            (80, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            (8080, b"post /form HTTP/1.0\nX: y\n"),
+            (80, b"<html><body>not a request line</body></html>\r\n"),
+            (80, b"GET /no-line-end"),
+            (80, b"GET /cr\ronly\r\n"),
+            (80, b"GET /\x01binary\r\n"),
+            (80, b"GET\t/tab HTTP/1.1\r\n"),
+            (25, b"EHLO mail.example.com\r\n"),
+            (25, b"250-mail.example.com at your service\r\n"),
+            (21, b"USER anonymous\r\n"),
+            (21, b"\xff\xfe binary"),
+            (43, b"example.com\r\n"),
+            (554, b"DESCRIBE rtsp://x/y RTSP/1.0\r\nCSeq: 1\r\n"),
+            (554, b"RTSP/1.0 200 OK\r\n"),
+            (80, &[b'A'; 200]),
+        ];
+        payloads
+            .iter()
+            .map(|&(port, p)| {
+                eth(
+                    ETHERTYPE_IPV4,
+                    &ipv4(IPPROTO_TCP, &tcp(40000, port, 1, 2, 0x18, p)),
+                )
+            })
+            .collect()
+    }
+
+    /// Text-protocol lines match tcpdump's, whole and cut at every length.
+    #[test]
+    fn text_protocols_match_tcpdump_whole_and_cut() {
+        let frames = text_frames();
+        let records: Vec<(&[u8], usize)> = frames
+            .iter()
+            .flat_map(|f| (1..=f.len()).map(move |n| (&f[..n], f.len())))
+            .collect();
+        let Some(theirs) = tcpdump_lines("text", &records) else {
+            return;
+        };
+        assert_eq!(theirs.len(), records.len());
+        let mismatches: Vec<String> = records
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(&(data, len), t)| {
+                let mut ours = String::new();
+                write_summary(&mut ours, TS, data, len).unwrap();
+                (&ours != t).then(|| format!("ours:    {ours} (cut {})\ntcpdump: {t}", data.len()))
+            })
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{} of {}:\n{}",
+            mismatches.len(),
+            records.len(),
+            mismatches
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    #[test]
+    fn an_http_request_line_is_printed() {
+        let line = summary(&text_frames()[0]);
+        assert!(line.ends_with(": HTTP: GET /index.html HTTP/1.1"), "{line}");
+        let body = summary(&text_frames()[3]);
+        assert!(body.ends_with(", length 46: HTTP"), "{body}");
     }
 
     /// DNS lines match tcpdump's, whole and cut at every length.

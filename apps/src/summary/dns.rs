@@ -9,11 +9,12 @@
 //! tcpdump prints up to that point, then `[|domain]`.
 //!
 //! Not printed as tcpdump would: an EDNS CHAIN option inside an OPT record
-//! in the answer section (printed in hex here), and IPv4-compatible IPv6
-//! addresses (`::a.b.c.d`, deprecated), printed in hex.
+//! in the answer section (printed in hex here).
 
 use std::fmt::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
+
+use super::Ip6;
 
 /// Longest name tcpdump prints whole (MAXCDNAME).
 const MAX_NAME: usize = 255;
@@ -545,7 +546,7 @@ fn record<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize, mdns: bool) -> 
         }
         T_AAAA => {
             let a: [u8; 16] = m.bytes(cp, 16)?.try_into().map_err(|_| Stop::Cut)?;
-            write!(out, " {}", Ipv6Addr::from(a))?;
+            write!(out, " {}", Ip6(a))?;
         }
         T_A6 => {
             let pbit = usize::from(m.u8(cp)?);
@@ -556,7 +557,7 @@ fn record<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize, mdns: bool) -> 
                 if pbit < 128 {
                     let mut a = [0u8; 16];
                     a[pbyte..].copy_from_slice(m.bytes(cp + 1, 16 - pbyte)?);
-                    write!(out, " {pbit} {}", Ipv6Addr::from(a))?;
+                    write!(out, " {pbit} {}", Ip6(a))?;
                 }
                 if pbit > 0 {
                     out.write_char(' ')?;
@@ -695,7 +696,7 @@ fn client_subnet<W: Write + ?Sized>(out: &mut W, data: &[u8]) -> fmt::Result {
         let a = Ipv4Addr::new(padded[0], padded[1], padded[2], padded[3]);
         write!(out, "{a}/{src}/{scope}")
     } else {
-        write!(out, "{}/{src}/{scope}", Ipv6Addr::from(padded))
+        write!(out, "{}/{src}/{scope}", Ip6(padded))
     }
 }
 

@@ -1,0 +1,212 @@
+//! Line-based text protocols in a summary line, as `tcpdump -n` prints them
+//! (its `txtproto_print` without `-v`): the protocol's name and, when the
+//! payload starts with a whole printable line, that line. FTP, SMTP and whois
+//! always qualify; HTTP and RTSP only when the first token is one of their
+//! request methods or the second a 3-digit response code, so that the middle
+//! of a body is not printed as if it were a request.
+
+use std::fmt::{self, Write};
+
+/// A text protocol tcpdump recognises by its TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextProtocol {
+    Ftp,
+    Smtp,
+    Whois,
+    Http,
+    Rtsp,
+}
+
+impl TextProtocol {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            TextProtocol::Ftp => ("FTP", "ftp"),
+            TextProtocol::Smtp => ("SMTP", "smtp"),
+            TextProtocol::Whois => ("WHOIS", "whois"),
+            TextProtocol::Http => ("HTTP", "http"),
+            TextProtocol::Rtsp => ("RTSP", "rtsp"),
+        }
+    }
+
+    /// Request methods that make a payload a request (`None`: any payload
+    /// is printed).
+    fn methods(self) -> Option<&'static [&'static str]> {
+        match self {
+            TextProtocol::Http => Some(HTTP_METHODS),
+            TextProtocol::Rtsp => Some(RTSP_METHODS),
+            _ => None,
+        }
+    }
+}
+
+/// Longest token tcpdump compares with the methods (MAX_TOKEN).
+const MAX_TOKEN: usize = 128;
+
+/// Writes `payload` (the captured bytes of a TCP payload of `len` bytes on
+/// the wire) as tcpdump's text-protocol printer does, after its ": ".
+pub(super) fn write_text<W: Write + ?Sized>(
+    out: &mut W,
+    payload: &[u8],
+    len: usize,
+    protocol: TextProtocol,
+) -> fmt::Result {
+    let print_this = match protocol.methods() {
+        None => true,
+        Some(methods) => {
+            let mut print_this = false;
+            if let Some((first, idx)) = token(payload, 0, len) {
+                print_this = methods
+                    .iter()
+                    .any(|m| m.as_bytes().eq_ignore_ascii_case(first));
+                // The response code is the second token ("HTTP/1.1 200 OK").
+                if let Some((code, _)) = token(payload, idx, len) {
+                    if code.len() == 3 && code.iter().all(u8::is_ascii_digit) {
+                        print_this = true;
+                    }
+                }
+            }
+            print_this
+        }
+    };
+    let (name, cut_name) = protocol.names();
+    out.write_str(name)?;
+    if print_this {
+        first_line(out, payload, len, cut_name)?;
+    }
+    Ok(())
+}
+
+fn printable(c: u8) -> bool {
+    (0x20..0x7f).contains(&c)
+}
+
+/// The token at `idx` (printable ASCII up to a blank or line end) and the
+/// index after the blanks that follow it, as tcpdump's `fetch_token`; `None`
+/// for no token, one too long, or one with other bytes in it.
+fn token(payload: &[u8], mut idx: usize, len: usize) -> Option<(&[u8], usize)> {
+    let start = idx;
+    while idx < len {
+        let c = *payload.get(idx)?;
+        if c >= 0x80 {
+            return None;
+        }
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            break;
+        }
+        if !printable(c) || idx - start + 2 > MAX_TOKEN + 1 {
+            return None;
+        }
+        idx += 1;
+    }
+    if idx == start {
+        return None;
+    }
+    let token = &payload[start..idx];
+    while idx < len {
+        let Some(&c) = payload.get(idx) else { break };
+        if c == b'\r' || c == b'\n' || !printable(c) || c != b' ' {
+            break;
+        }
+        idx += 1;
+    }
+    Some((token, idx))
+}
+
+/// ": " and the payload's first line, as tcpdump's `print_txt_line`:
+/// nothing if it holds other than printable ASCII and tabs, or a CR not
+/// followed by LF; the line and `[|name]` if it has no end in the payload;
+/// just `[|name]` if the captured bytes end first.
+fn first_line<W: Write + ?Sized>(
+    out: &mut W,
+    payload: &[u8],
+    len: usize,
+    cut_name: &str,
+) -> fmt::Result {
+    let cut = |out: &mut W| write!(out, " [|{cut_name}]");
+    let mut idx = 0;
+    while idx < len {
+        let Some(&c) = payload.get(idx) else {
+            return cut(out);
+        };
+        match c {
+            b'\n' => break,
+            b'\r' => {
+                if idx + 1 >= len {
+                    return Ok(());
+                }
+                match payload.get(idx + 1) {
+                    None => return cut(out),
+                    Some(b'\n') => break,
+                    Some(_) => return Ok(()),
+                }
+            }
+            c if !printable(c) && c != b'\t' => return Ok(()),
+            _ => idx += 1,
+        }
+    }
+    out.write_str(": ")?;
+    for &c in &payload[..idx] {
+        out.write_char(char::from(c))?;
+    }
+    if idx >= len {
+        cut(out)?;
+    }
+    Ok(())
+}
+
+/// tcpdump's HTTP request methods.
+const HTTP_METHODS: &[&str] = &[
+    "GET",
+    "PUT",
+    "COPY",
+    "HEAD",
+    "LOCK",
+    "MOVE",
+    "POLL",
+    "POST",
+    "BCOPY",
+    "BMOVE",
+    "MKCOL",
+    "TRACE",
+    "LABEL",
+    "MERGE",
+    "DELETE",
+    "SEARCH",
+    "UNLOCK",
+    "REPORT",
+    "UPDATE",
+    "NOTIFY",
+    "BDELETE",
+    "CONNECT",
+    "OPTIONS",
+    "CHECKIN",
+    "PROPFIND",
+    "CHECKOUT",
+    "CCM_POST",
+    "SUBSCRIBE",
+    "PROPPATCH",
+    "BPROPFIND",
+    "BPROPPATCH",
+    "UNCHECKOUT",
+    "MKACTIVITY",
+    "MKWORKSPACE",
+    "UNSUBSCRIBE",
+    "RPC_CONNECT",
+    "VERSION-CONTROL",
+    "BASELINE-CONTROL",
+];
+
+/// tcpdump's RTSP request methods.
+const RTSP_METHODS: &[&str] = &[
+    "DESCRIBE",
+    "ANNOUNCE",
+    "GET_PARAMETER",
+    "OPTIONS",
+    "PAUSE",
+    "PLAY",
+    "RECORD",
+    "REDIRECT",
+    "SETUP",
+    "SET_PARAMETER",
+    "TEARDOWN",
+];
