@@ -12,8 +12,8 @@
 //!
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols other than DNS and the
-//! text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (TFTP, SNMP, …),
+//! installed), except that application protocols other than DNS, TFTP and
+//! the text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (SNMP, NTP, …),
 //! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
@@ -23,6 +23,7 @@
 
 mod dns;
 mod text;
+mod tftp;
 
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
@@ -42,6 +43,8 @@ const IPPROTO_ICMPV6: u8 = 58;
 const DNS_PORT: u16 = 53;
 const MDNS_PORT: u16 = 5353;
 const NFS_PORT: u16 = 2049;
+const TIMED_PORT: u16 = 525;
+const TFTP_PORT: u16 = 69;
 /// IPv6 extension headers skipped before giving up.
 const MAX_IPV6_EXTENSIONS: usize = 8;
 
@@ -232,6 +235,22 @@ impl fmt::Display for Ip6 {
         }
         Ok(())
     }
+}
+
+/// Writes a byte of packet text as tcpdump does (`fn_print_char`): `M-` and
+/// the low 7 bits for a byte with the high bit set, `^` and the byte XOR 0x40
+/// for a control character.
+fn write_tcpdump_char<W: Write + ?Sized>(out: &mut W, byte: u8) -> fmt::Result {
+    let mut c = byte;
+    if c >= 0x80 {
+        out.write_str("M-")?;
+        c &= 0x7f;
+    }
+    if !(0x20..0x7f).contains(&c) {
+        out.write_char('^')?;
+        c ^= 0x40;
+    }
+    out.write_char(char::from(c))
 }
 
 /// A MAC address printed as `aa:bb:cc:dd:ee:ff`.
@@ -586,6 +605,10 @@ fn write_udp<W: Write + ?Sized>(
     }
     if !nfs && either(MDNS_PORT) {
         return dns::write_dns(out, payload.0, length, false, true);
+    }
+    // timed's port comes before TFTP's in tcpdump's order.
+    if !nfs && !either(TIMED_PORT) && either(TFTP_PORT) {
+        return tftp::write_tftp(out, payload.0, length);
     }
     if ulen > length && !fragmented {
         write!(out, "UDP, bad length {ulen} > {length}")
@@ -2134,6 +2157,7 @@ pub(crate) mod tests {
     fn mutated_dns_and_text_match_tcpdump() {
         let mut frames = dns_frames();
         frames.extend(text_frames());
+        frames.extend(tftp_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -2244,10 +2268,48 @@ pub(crate) mod tests {
             .collect()
     }
 
-    /// Text-protocol lines match tcpdump's, whole and cut at every length.
+    /// TFTP messages of every opcode, well-formed and not.
+    fn tftp_frames() -> Vec<Vec<u8>> {
+        let payloads: [&[u8]; 13] = [
+            b"\x00\x01file.txt\x00octet\x00",
+            b"\x00\x02up.bin\x00netascii\x00blksize\x00512\x00tsize\x000\x00",
+            b"\x00\x03\x00\x07some data",
+            b"\x00\x04\x00\x07",
+            b"\x00\x05\x00\x01File not found\x00",
+            b"\x00\x05\x00\x09odd code\x00",
+            b"\x00\x06blksize\x001428\x00",
+            b"\x00\x00",
+            b"\x00\x63abc",
+            b"\x00\x01no-nul-at-all",
+            b"\x00",
+            b"\x00\x01a\x01b\xffc\x00mail\x00\x00x\x00",
+            b"\x00\x04\x00",
+        ];
+        payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (s, d) = if i % 2 == 0 { (40000, 69) } else { (69, 40000) };
+                eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_UDP, &udp(s, d, p)))
+            })
+            .collect()
+    }
+
     #[test]
-    fn text_protocols_match_tcpdump_whole_and_cut() {
-        let frames = text_frames();
+    fn a_tftp_read_request_is_printed() {
+        let line = summary(&tftp_frames()[0]);
+        assert!(
+            line.ends_with(": TFTP, length 17, RRQ \"file.txt\" octet"),
+            "{line}"
+        );
+    }
+
+    /// Text-protocol and TFTP lines match tcpdump's, whole and cut at every
+    /// length.
+    #[test]
+    fn text_protocols_and_tftp_match_tcpdump_whole_and_cut() {
+        let mut frames = text_frames();
+        frames.extend(tftp_frames());
         let records: Vec<(&[u8], usize)> = frames
             .iter()
             .flat_map(|f| (1..=f.len()).map(move |n| (&f[..n], f.len())))

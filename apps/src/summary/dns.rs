@@ -7,14 +7,11 @@
 //! must point backwards (so no name loops), every read is bounds-checked
 //! against the captured bytes, and a message that ends early prints what
 //! tcpdump prints up to that point, then `[|domain]`.
-//!
-//! Not printed as tcpdump would: an EDNS CHAIN option inside an OPT record
-//! in the answer section (printed in hex here).
 
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::Ip6;
+use super::{write_tcpdump_char, Ip6};
 
 /// Longest name tcpdump prints whole (MAXCDNAME).
 const MAX_NAME: usize = 255;
@@ -43,6 +40,10 @@ const OPCODE_IQUERY: u16 = 1;
 enum Stop {
     /// The message ended (or was malformed) where tcpdump prints `[|domain]`.
     Cut,
+    /// As `Cut`, from a read tcpdump does not check first (its `GET_`
+    /// macros jump straight to `[|domain]`, even where a failed check
+    /// would be ignored).
+    Abort,
     /// The output failed.
     Fmt,
 }
@@ -90,7 +91,7 @@ pub(super) fn write_dns<W: Write + ?Sized>(
 ) -> fmt::Result {
     match message(out, msg, length, over_tcp, mdns) {
         Ok(()) => Ok(()),
-        Err(Stop::Cut) => out.write_str(" [|domain]"),
+        Err(Stop::Cut | Stop::Abort) => out.write_str(" [|domain]"),
         Err(Stop::Fmt) => Err(fmt::Error),
     }
 }
@@ -316,16 +317,7 @@ fn label_len<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<usiz
 fn print_n<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, at: usize, n: usize) -> Step<()> {
     let avail = m.0.get(at..).unwrap_or(&[]);
     for &b in avail.iter().take(n) {
-        let mut c = b;
-        if c >= 0x80 {
-            out.write_str("M-")?;
-            c &= 0x7f;
-        }
-        if !(0x20..0x7f).contains(&c) {
-            out.write_char('^')?;
-            c ^= 0x40;
-        }
-        out.write_char(char::from(c))?;
+        write_tcpdump_char(out, b)?;
     }
     if avail.len() < n {
         return Err(Stop::Cut);
@@ -335,7 +327,8 @@ fn print_n<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, at: usize, n: usize) -> S
 
 /// An EDNS bit-string label (`\[xHEX/BITS]`); the offset after it.
 fn bit_label<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<usize> {
-    let bitlen = match m.u8(cp)? {
+    let get = |at: usize| m.u8(at).map_err(|_| Stop::Abort);
+    let bitlen = match get(cp)? {
         0 => 256,
         b => usize::from(b),
     };
@@ -344,15 +337,15 @@ fn bit_label<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<usiz
     let mut p = cp + 1;
     let mut b = bitlen;
     while p < lim && b > 7 {
-        write!(out, "{:02x}", m.u8(p)?)?;
+        write!(out, "{:02x}", get(p)?)?;
         b -= 8;
         p += 1;
     }
     if b > 4 {
-        let tc = m.u8(p)?;
+        let tc = get(p)?;
         write!(out, "{:02x}", tc & (0xffu8 << (8 - b)))?;
     } else if b > 0 {
-        let tc = m.u8(p)?;
+        let tc = get(p)?;
         write!(out, "{:1x}", (tc >> 4) & (0x0fu8 << (4 - b)) & 0x0f)?;
     }
     write!(out, "/{bitlen}]")?;
@@ -361,9 +354,21 @@ fn bit_label<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<usiz
 
 /// Prints the name at `cp` (tcpdump's `fqdn_print`), following compression
 /// pointers only backwards; the offset after the name where it was stored.
-fn name<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, mut cp: usize) -> Step<usize> {
+fn name<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<usize> {
+    name_from(out, m, cp, 0)
+}
+
+/// As [`name`], with compression pointers counted from `base` (tcpdump
+/// passes the end of an EDNS CHAIN option there, which makes the limit on
+/// pointers wrap around: its unsigned arithmetic is kept).
+fn name_from<W: Write + ?Sized>(
+    out: &mut W,
+    m: Msg<'_>,
+    mut cp: usize,
+    base: usize,
+) -> Step<usize> {
     let mut l = label_len(out, m, cp)?;
-    let mut max_offset = cp;
+    let mut max_offset = (cp as u32).wrapping_sub(base as u32);
     let mut i = m.u8(cp)?;
     cp += 1;
     let mut compressed = false;
@@ -383,13 +388,13 @@ fn name<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, mut cp: usize) -> Step<usize
                     rp = cp + 1;
                     compressed = true;
                 }
-                let offset = usize::from(u16::from_be_bytes([i, m.u8(cp)?]) & 0x3fff);
-                if offset >= max_offset {
+                let offset = u16::from_be_bytes([i, m.u8(cp)?]) & 0x3fff;
+                if u32::from(offset) >= max_offset {
                     out.write_str("<BAD PTR>")?;
                     return Err(Stop::Cut);
                 }
-                max_offset = offset;
-                cp = offset;
+                max_offset = u32::from(offset);
+                cp = base + usize::from(offset);
                 i = m.u8(cp)?;
                 l = label_len(out, m, cp)?;
                 cp += 1;
@@ -663,6 +668,13 @@ fn edns_option<W: Write + ?Sized>(out: &mut W, m: Msg<'_>, cp: usize) -> Step<us
                         Some((_, name)) => out.write_str(name)?,
                         None => write!(out, "Alg_{b}")?,
                     }
+                }
+            }
+            13 => {
+                // A name whose failure tcpdump ignores (but not a jump).
+                match name_from(out, m, cp + 4, cp + 4 + data_len) {
+                    Ok(_) | Err(Stop::Cut) => {}
+                    Err(e) => return Err(e),
                 }
             }
             _ => {
