@@ -12,8 +12,9 @@
 //!
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols other than DNS, TFTP and
-//! the text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (SNMP, NTP, …),
+//! installed), except that application protocols other than DNS, TFTP, NTP
+//! and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (SNMP,
+//! DHCP, …),
 //! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
@@ -43,8 +44,6 @@ const IPPROTO_ICMPV6: u8 = 58;
 const DNS_PORT: u16 = 53;
 const MDNS_PORT: u16 = 5353;
 const NFS_PORT: u16 = 2049;
-const TIMED_PORT: u16 = 525;
-const TFTP_PORT: u16 = 69;
 /// IPv6 extension headers skipped before giving up.
 const MAX_IPV6_EXTENSIONS: usize = 8;
 
@@ -596,19 +595,30 @@ fn write_udp<W: Write + ?Sized>(
         return out.write_str(" [|udp]");
     }
     let payload = udp.from(8);
-    let either = |port: u16| sport == port || dport == port;
     // tcpdump takes Sun RPC to or from the NFS port for NFS first.
     let rpc = payload.be32(4);
     let nfs = (dport == NFS_PORT && rpc == Some(0)) || (sport == NFS_PORT && rpc == Some(1));
-    if !nfs && either(DNS_PORT) {
-        return dns::write_dns(out, payload.0, length, false, false);
-    }
-    if !nfs && either(MDNS_PORT) {
-        return dns::write_dns(out, payload.0, length, false, true);
-    }
-    // timed's port comes before TFTP's in tcpdump's order.
-    if !nfs && !either(TIMED_PORT) && either(TFTP_PORT) {
-        return tftp::write_tftp(out, payload.0, length);
+    let app = if nfs {
+        UdpApplication::Other
+    } else {
+        udp_application(sport, dport)
+    };
+    match app {
+        UdpApplication::Dns => return dns::write_dns(out, payload.0, length, false, false),
+        UdpApplication::Mdns => return dns::write_dns(out, payload.0, length, false, true),
+        UdpApplication::Tftp => return tftp::write_tftp(out, payload.0, length),
+        UdpApplication::Ntp => {
+            return match payload.u8(0) {
+                Some(status) => write!(
+                    out,
+                    "NTPv{}, {}, length {length}",
+                    (status & 0x38) >> 3,
+                    NTP_MODES[usize::from(status & 0x07)]
+                ),
+                None => out.write_str(" [|ntp]"),
+            };
+        }
+        UdpApplication::Other | UdpApplication::None => {}
     }
     if ulen > length && !fragmented {
         write!(out, "UDP, bad length {ulen} > {length}")
@@ -616,6 +626,53 @@ fn write_udp<W: Write + ?Sized>(
         write!(out, "UDP, length {ulen}")
     }
 }
+
+/// What tcpdump decodes a UDP payload as, by port.
+enum UdpApplication {
+    Dns,
+    Mdns,
+    Tftp,
+    Ntp,
+    /// A protocol tcpdump decodes and this module does not.
+    Other,
+    None,
+}
+
+/// The first protocol in tcpdump's order (print-udp.c) whose port either
+/// end uses, as far as NTP: the ports after it are all ones this module
+/// does not decode.
+fn udp_application(sport: u16, dport: u16) -> UdpApplication {
+    let either = |ports: &[u16]| ports.iter().any(|&p| sport == p || dport == p);
+    if either(&[DNS_PORT]) {
+        UdpApplication::Dns
+    } else if either(&[MDNS_PORT]) {
+        UdpApplication::Mdns
+    } else if either(&[525]) {
+        // timed
+        UdpApplication::Other
+    } else if either(&[69]) {
+        UdpApplication::Tftp
+    } else if either(&[67, 68, 520, 654, 500, 4500, 7500, 8500, 161, 162]) {
+        // BOOTP, RIP, AODV, ISAKMP, SNMP.
+        UdpApplication::Other
+    } else if either(&[123]) {
+        UdpApplication::Ntp
+    } else {
+        UdpApplication::None
+    }
+}
+
+/// tcpdump's names of the NTP modes.
+const NTP_MODES: [&str; 8] = [
+    "unspecified",
+    "symmetric active",
+    "symmetric passive",
+    "Client",
+    "Server",
+    "Broadcast",
+    "Control Message",
+    "Reserved",
+];
 
 /// tcpdump's TCP flag letters, in its order.
 const TCP_FLAGS: [(u8, char); 8] = [
@@ -2158,6 +2215,7 @@ pub(crate) mod tests {
         let mut frames = dns_frames();
         frames.extend(text_frames());
         frames.extend(tftp_frames());
+        frames.extend(ntp_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -2295,6 +2353,38 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// NTP packets: a client's request, a server's reply, a control message,
+    /// and one on a port tcpdump gives to SNMP first.
+    fn ntp_frames() -> Vec<Vec<u8>> {
+        let mut client = vec![0x23u8];
+        client.resize(48, 0);
+        let mut server = vec![0x24u8, 2, 6, 0xe9];
+        server.resize(48, 7);
+        let control = [0x16u8, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        vec![
+            eth(
+                ETHERTYPE_IPV4,
+                &ipv4(IPPROTO_UDP, &udp(40000, 123, &client)),
+            ),
+            eth(
+                ETHERTYPE_IPV4,
+                &ipv4(IPPROTO_UDP, &udp(123, 40000, &server)),
+            ),
+            eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_UDP, &udp(123, 123, &control))),
+        ]
+    }
+
+    #[test]
+    fn an_ntp_request_is_printed() {
+        let line = summary(&ntp_frames()[0]);
+        assert!(line.ends_with(": NTPv4, Client, length 48"), "{line}");
+        let snmp_first = summary(&eth(
+            ETHERTYPE_IPV4,
+            &ipv4(IPPROTO_UDP, &udp(161, 123, &[0x23; 48])),
+        ));
+        assert!(snmp_first.ends_with(": UDP, length 48"), "{snmp_first}");
+    }
+
     #[test]
     fn a_tftp_read_request_is_printed() {
         let line = summary(&tftp_frames()[0]);
@@ -2310,6 +2400,7 @@ pub(crate) mod tests {
     fn text_protocols_and_tftp_match_tcpdump_whole_and_cut() {
         let mut frames = text_frames();
         frames.extend(tftp_frames());
+        frames.extend(ntp_frames());
         let records: Vec<(&[u8], usize)> = frames
             .iter()
             .flat_map(|f| (1..=f.len()).map(move |n| (&f[..n], f.len())))
