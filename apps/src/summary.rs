@@ -1812,6 +1812,45 @@ pub(crate) mod tests {
         }
     }
 
+    /// Asserts that every record (captured bytes, length on the wire)
+    /// prints as `tcpdump -n -e -S` prints it, when tcpdump is installed;
+    /// lists the first `show` that do not.
+    fn assert_tcpdump_agrees(tag: &str, records: &[(&[u8], usize)], show: usize) {
+        let Some(theirs) = tcpdump_lines(tag, records) else {
+            return;
+        };
+        assert_eq!(theirs.len(), records.len());
+        let mismatches: Vec<String> = records
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(&(data, len), t)| {
+                let mut ours = String::new();
+                write_summary(&mut ours, TS, data, len).unwrap();
+                (&ours != t).then(|| {
+                    format!(
+                        "ours:    {ours}\ntcpdump: {t}\n(cut {} of {len}) {data:02x?}",
+                        data.len()
+                    )
+                })
+            })
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{} of {}:\n{}",
+            mismatches.len(),
+            records.len(),
+            mismatches[..mismatches.len().min(show)].join("\n")
+        );
+    }
+
+    /// Every frame of `frames`, whole and cut at every length.
+    fn every_cut(frames: &[Vec<u8>]) -> Vec<(&[u8], usize)> {
+        frames
+            .iter()
+            .flat_map(|f| (1..=f.len()).map(move |n| (&f[..n], f.len())))
+            .collect()
+    }
+
     /// Runs `tcpdump -n -e -S` on a pcap of `records` (captured bytes, length
     /// on the wire); `None` when tcpdump is not installed.
     fn tcpdump_lines(tag: &str, records: &[(&[u8], usize)]) -> Option<Vec<String>> {
@@ -2250,31 +2289,7 @@ pub(crate) mod tests {
             mutated.push((f, wire_len));
         }
         let records: Vec<(&[u8], usize)> = mutated.iter().map(|(f, len)| (&f[..], *len)).collect();
-        let Some(theirs) = tcpdump_lines("dns-mutated", &records) else {
-            return;
-        };
-        assert_eq!(theirs.len(), records.len());
-        let mismatches: Vec<String> = records
-            .iter()
-            .zip(&theirs)
-            .filter_map(|(&(data, len), t)| {
-                let mut ours = String::new();
-                write_summary(&mut ours, TS, data, len).unwrap();
-                (&ours != t).then(|| format!("ours:    {ours}\ntcpdump: {t}\nbytes {data:02x?}"))
-            })
-            .collect();
-        assert!(
-            mismatches.is_empty(),
-            "{} of {}:\n{}",
-            mismatches.len(),
-            records.len(),
-            mismatches
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        assert_tcpdump_agrees("mutated", &records, 10);
     }
 
     #[test]
@@ -2401,35 +2416,7 @@ pub(crate) mod tests {
         let mut frames = text_frames();
         frames.extend(tftp_frames());
         frames.extend(ntp_frames());
-        let records: Vec<(&[u8], usize)> = frames
-            .iter()
-            .flat_map(|f| (1..=f.len()).map(move |n| (&f[..n], f.len())))
-            .collect();
-        let Some(theirs) = tcpdump_lines("text", &records) else {
-            return;
-        };
-        assert_eq!(theirs.len(), records.len());
-        let mismatches: Vec<String> = records
-            .iter()
-            .zip(&theirs)
-            .filter_map(|(&(data, len), t)| {
-                let mut ours = String::new();
-                write_summary(&mut ours, TS, data, len).unwrap();
-                (&ours != t).then(|| format!("ours:    {ours} (cut {})\ntcpdump: {t}", data.len()))
-            })
-            .collect();
-        assert!(
-            mismatches.is_empty(),
-            "{} of {}:\n{}",
-            mismatches.len(),
-            records.len(),
-            mismatches
-                .iter()
-                .take(20)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        assert_tcpdump_agrees("text", &every_cut(&frames), 20);
     }
 
     #[test]
@@ -2443,43 +2430,7 @@ pub(crate) mod tests {
     /// DNS lines match tcpdump's, whole and cut at every length.
     #[test]
     fn dns_matches_tcpdump_whole_and_cut() {
-        let frames = dns_frames();
-        let mut records: Vec<(&[u8], usize)> = Vec::new();
-        for f in &frames {
-            for n in 1..=f.len() {
-                records.push((&f[..n], f.len()));
-            }
-        }
-        let Some(theirs) = tcpdump_lines("dns", &records) else {
-            return;
-        };
-        assert_eq!(theirs.len(), records.len());
-        let mismatches: Vec<String> = records
-            .iter()
-            .zip(&theirs)
-            .map(|(&(data, len), t)| {
-                let mut ours = String::new();
-                write_summary(&mut ours, TS, data, len).unwrap();
-                (
-                    format!("{ours} (cut {})", data.len()),
-                    format!("{t} (cut {})", data.len()),
-                )
-            })
-            .filter(|(ours, theirs)| ours != theirs)
-            .map(|(ours, theirs)| format!("ours:    {ours}\ntcpdump: {theirs}"))
-            .collect();
-        assert!(
-            mismatches.is_empty(),
-            "{} of {}:\n{}",
-            mismatches.len(),
-            records.len(),
-            mismatches
-                .iter()
-                .take(40)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        assert_tcpdump_agrees("dns", &every_cut(&dns_frames()), 40);
     }
 
     /// Compares with real tcpdump when it is installed.

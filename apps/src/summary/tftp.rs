@@ -65,6 +65,18 @@ fn string<W: Write + ?Sized>(
     }
 }
 
+/// ` "string"`: the bytes it took, or cut (after the closing quote, as
+/// tcpdump prints it) if it has no end.
+fn quoted<W: Write + ?Sized>(out: &mut W, p: &[u8], at: usize, n: usize) -> Result<usize, Stop> {
+    out.write_str(" \"")?;
+    let took = string(out, p, at, n)?;
+    out.write_char('"')?;
+    if took == 0 {
+        return Err(Stop::Cut);
+    }
+    Ok(took)
+}
+
 /// Options: NUL-terminated strings, a blank before each that is not empty.
 fn options<W: Write + ?Sized>(
     out: &mut W,
@@ -105,12 +117,7 @@ fn message<W: Write + ?Sized>(out: &mut W, p: &[u8], length: usize) -> Result<()
             if left == 0 {
                 return Err(Stop::Cut);
             }
-            out.write_str(" \"")?;
-            let took = string(out, p, at, left)?;
-            out.write_char('"')?;
-            if took == 0 {
-                return Err(Stop::Cut);
-            }
+            let took = quoted(out, p, at, left)?;
             at += took;
             left -= took;
             // The mode.
@@ -147,13 +154,7 @@ fn message<W: Write + ?Sized>(out: &mut W, p: &[u8], length: usize) -> Result<()
             if left == 0 {
                 return Err(Stop::Cut);
             }
-            out.write_str(" \"")?;
-            let took = string(out, p, at, left)?;
-            out.write_char('"')?;
-            if took == 0 {
-                return Err(Stop::Cut);
-            }
-            Ok(())
+            quoted(out, p, at, left).map(|_| ())
         }
     }
 }
