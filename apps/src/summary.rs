@@ -12,9 +12,9 @@
 //!
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols other than DNS, TFTP, NTP
-//! and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not decoded (SNMP,
-//! DHCP, …),
+//! installed), except that application protocols other than DNS, TFTP, NTP,
+//! BOOTP/DHCP and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not
+//! decoded (SNMP, RIP, …),
 //! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
@@ -607,6 +607,7 @@ fn write_udp<W: Write + ?Sized>(
         UdpApplication::Dns => return dns::write_dns(out, payload.0, length, false, false),
         UdpApplication::Mdns => return dns::write_dns(out, payload.0, length, false, true),
         UdpApplication::Tftp => return tftp::write_tftp(out, payload.0, length),
+        UdpApplication::Bootp => return write_bootp(out, payload, length),
         UdpApplication::Ntp => {
             return match payload.u8(0) {
                 Some(status) => write!(
@@ -632,6 +633,7 @@ enum UdpApplication {
     Dns,
     Mdns,
     Tftp,
+    Bootp,
     Ntp,
     /// A protocol tcpdump decodes and this module does not.
     Other,
@@ -652,14 +654,39 @@ fn udp_application(sport: u16, dport: u16) -> UdpApplication {
         UdpApplication::Other
     } else if either(&[69]) {
         UdpApplication::Tftp
-    } else if either(&[67, 68, 520, 654, 500, 4500, 7500, 8500, 161, 162]) {
-        // BOOTP, RIP, AODV, ISAKMP, SNMP.
+    } else if either(&[67, 68]) {
+        UdpApplication::Bootp
+    } else if either(&[520, 654, 500, 4500, 7500, 8500, 161, 162]) {
+        // RIP, AODV, ISAKMP, SNMP.
         UdpApplication::Other
     } else if either(&[123]) {
         UdpApplication::Ntp
     } else {
         UdpApplication::None
     }
+}
+
+/// BOOTP and DHCP as tcpdump prints them without `-v`: the operation, the
+/// client's MAC address in a request, the length.
+fn write_bootp<W: Write + ?Sized>(out: &mut W, bootp: Bytes<'_>, length: usize) -> fmt::Result {
+    let Some(op) = bootp.u8(0) else {
+        return out.write_str(" [|bootp]");
+    };
+    match op {
+        1 => out.write_str("BOOTP/DHCP, Request")?,
+        2 => out.write_str("BOOTP/DHCP, Reply")?,
+        _ => write!(out, "BOOTP/DHCP, unknown (0x{op:02x})")?,
+    }
+    let (Some(htype), Some(hlen)) = (bootp.u8(1), bootp.u8(2)) else {
+        return out.write_str(" [|bootp]");
+    };
+    if htype == 1 && hlen == 6 && op == 1 {
+        let Some(chaddr) = bootp.mac(28) else {
+            return out.write_str(" [|bootp]");
+        };
+        write!(out, " from {chaddr}")?;
+    }
+    write!(out, ", length {length}")
 }
 
 /// tcpdump's names of the NTP modes.
@@ -2255,6 +2282,7 @@ pub(crate) mod tests {
         frames.extend(text_frames());
         frames.extend(tftp_frames());
         frames.extend(ntp_frames());
+        frames.extend(bootp_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -2389,6 +2417,39 @@ pub(crate) mod tests {
         ]
     }
 
+    /// BOOTP/DHCP: a request from an Ethernet client, a reply, an unknown
+    /// operation, a request with another hardware type.
+    fn bootp_frames() -> Vec<Vec<u8>> {
+        let mut request = vec![1u8, 1, 6, 0];
+        request.resize(28, 0);
+        request.extend_from_slice(&[0x02, 0x11, 0x22, 0x33, 0x44, 0x55]);
+        request.resize(300, 0);
+        let mut reply = request.clone();
+        reply[0] = 2;
+        let mut odd = request.clone();
+        odd[0] = 7;
+        let mut token_ring = request.clone();
+        token_ring[1] = 6;
+        [
+            (68, 67, &request),
+            (67, 68, &reply),
+            (68, 67, &odd),
+            (68, 67, &token_ring),
+        ]
+        .iter()
+        .map(|&(s, d, p)| eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_UDP, &udp(s, d, p))))
+        .collect()
+    }
+
+    #[test]
+    fn a_dhcp_request_is_printed() {
+        let line = summary(&bootp_frames()[0]);
+        assert!(
+            line.ends_with(": BOOTP/DHCP, Request from 02:11:22:33:44:55, length 300"),
+            "{line}"
+        );
+    }
+
     #[test]
     fn an_ntp_request_is_printed() {
         let line = summary(&ntp_frames()[0]);
@@ -2416,6 +2477,7 @@ pub(crate) mod tests {
         let mut frames = text_frames();
         frames.extend(tftp_frames());
         frames.extend(ntp_frames());
+        frames.extend(bootp_frames());
         assert_tcpdump_agrees("text", &every_cut(&frames), 20);
     }
 
