@@ -13,7 +13,7 @@
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
 //! installed), except that application protocols other than DNS, TFTP, NTP,
-//! BOOTP/DHCP and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not
+//! BOOTP/DHCP, SSH's banner and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not
 //! decoded (SNMP, RIP, …),
 //! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
@@ -804,6 +804,7 @@ fn write_tcp<W: Write + ?Sized>(
             out.write_str(": ")?;
             text::write_text(out, payload, data_len, p)
         }
+        TcpApplication::Ssh => text::write_ssh(out, payload, data_len),
         TcpApplication::Dns => dns::write_dns(out, payload, data_len, true, false),
         TcpApplication::Other | TcpApplication::None => Ok(()),
     }
@@ -812,6 +813,7 @@ fn write_tcp<W: Write + ?Sized>(
 /// What tcpdump decodes a TCP payload as, by port.
 enum TcpApplication {
     Text(text::TextProtocol),
+    Ssh,
     Dns,
     /// A protocol tcpdump decodes and this module does not.
     Other,
@@ -829,8 +831,13 @@ fn tcp_application(sport: u16, dport: u16) -> TcpApplication {
         TcpApplication::Text(Smtp)
     } else if either(&[43]) {
         TcpApplication::Text(Whois)
-    } else if either(&[179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653]) {
-        // BGP, PPTP, Redis, SSH, NetBIOS, SMB, BEEP, OpenFlow.
+    } else if either(&[179, 1723, 6379]) {
+        // BGP, PPTP, Redis.
+        TcpApplication::Other
+    } else if either(&[22]) {
+        TcpApplication::Ssh
+    } else if either(&[139, 445, 10288, 6633, 6653]) {
+        // NetBIOS, SMB, BEEP, OpenFlow.
         TcpApplication::Other
     } else if either(&[21]) {
         TcpApplication::Text(Ftp)
@@ -2340,7 +2347,7 @@ pub(crate) mod tests {
 
     /// TCP payloads of the text protocols tcpdump prints a line of.
     fn text_frames() -> Vec<Vec<u8>> {
-        let payloads: [(u16, &[u8]); 16] = [
+        let payloads: [(u16, &[u8]); 21] = [
             (80, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"),
             (80, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
             (8080, b"post /form HTTP/1.0\nX: y\n"),
@@ -2357,6 +2364,11 @@ pub(crate) mod tests {
             (554, b"DESCRIBE rtsp://x/y RTSP/1.0\r\nCSeq: 1\r\n"),
             (554, b"RTSP/1.0 200 OK\r\n"),
             (80, &[b'A'; 200]),
+            (22, b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
+            (22, b"SSH-2.0-no-line-end"),
+            (22, b"\x00\x00\x01\x0c\x0a\x14 binary"),
+            (22, b"S"),
+            (22, b"SSH-\x01\r\n"),
         ];
         payloads
             .iter()

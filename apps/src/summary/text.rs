@@ -3,7 +3,8 @@
 //! payload starts with a whole printable line, that line. FTP, SMTP and whois
 //! always qualify; HTTP and RTSP only when the first token is one of their
 //! request methods or the second a 3-digit response code, so that the middle
-//! of a body is not printed as if it were a request.
+//! of a body is not printed as if it were a request. Also SSH's version
+//! banner, which tcpdump prints the same way.
 
 use std::fmt::{self, Write};
 
@@ -150,6 +151,50 @@ fn first_line<W: Write + ?Sized>(
     }
     if idx >= len {
         cut(out)?;
+    }
+    Ok(())
+}
+
+/// SSH's version banner (`SSH-2.0-…`), as tcpdump's `ssh_print`: `: SSH: `
+/// and the banner when the payload starts with a whole printable line that
+/// begins `SSH-`; nothing for anything else.
+pub(super) fn write_ssh<W: Write + ?Sized>(out: &mut W, payload: &[u8], len: usize) -> fmt::Result {
+    let cut = |out: &mut W| out.write_str(" [|ssh]");
+    for (i, &want) in b"SSH-".iter().enumerate() {
+        match payload.get(i) {
+            None => return cut(out),
+            Some(&c) if c != want => return Ok(()),
+            Some(_) => {}
+        }
+    }
+    let mut idx = 4;
+    while idx < len {
+        let Some(&c) = payload.get(idx) else {
+            return cut(out);
+        };
+        match c {
+            b'\n' => break,
+            b'\r' => {
+                if idx + 1 >= len {
+                    return Ok(());
+                }
+                match payload.get(idx + 1) {
+                    None => return cut(out),
+                    Some(b'\n') => break,
+                    Some(_) => return Ok(()),
+                }
+            }
+            c if !printable(c) => return Ok(()),
+            _ => idx += 1,
+        }
+    }
+    if idx >= len {
+        // No line end in the payload: tcpdump prints nothing.
+        return Ok(());
+    }
+    out.write_str(": SSH: ")?;
+    for &c in &payload[..idx] {
+        out.write_char(char::from(c))?;
     }
     Ok(())
 }
