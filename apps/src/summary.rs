@@ -13,7 +13,8 @@
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
 //! decoded here, whole or cut at any length (tests check this when tcpdump is
 //! installed), except that application protocols other than DNS, TFTP, NTP,
-//! BOOTP/DHCP, SSH's banner and the text ones (HTTP, SMTP, FTP, RTSP, whois) are not
+//! BOOTP/DHCP, SSH's banner and the text ones (HTTP, SMTP, FTP, RTSP, whois)
+//! (and over IPv4: IGMP but DVMRP and PIMv1, ESP, VRRP) are not
 //! decoded (SNMP, RIP, …),
 //! nor ICMP router advertisements, and ethertypes tcpdump decodes and
 //! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod dns;
+mod ipproto;
 mod text;
 mod tftp;
 
@@ -40,6 +42,9 @@ const ETHERTYPE_VLAN_9100: u16 = 0x9100;
 const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_IGMP: u8 = 2;
+const IPPROTO_ESP: u8 = 50;
+const IPPROTO_VRRP: u8 = 112;
 const IPPROTO_ICMPV6: u8 = 58;
 const DNS_PORT: u16 = 53;
 const MDNS_PORT: u16 = 5353;
@@ -447,10 +452,23 @@ fn write_ipv4<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
     }
     // More fragments follow (this is the first): UDP's length is not checked.
     let fragmented = frag & 0x2000 != 0;
+    let ttl = ip.u8(8).unwrap_or(0);
     match proto {
         IPPROTO_TCP => write_tcp(out, Some((&src, &dst)), l4, l4_len),
         IPPROTO_UDP => write_udp(out, Some((&src, &dst)), l4, l4_len, fragmented),
         IPPROTO_ICMP => write_icmp(out, src, dst, l4, l4_len),
+        IPPROTO_IGMP if ipproto::igmp_decoded(l4) => {
+            write!(out, "{src} > {dst}: ")?;
+            ipproto::write_igmp(out, l4, l4_len)
+        }
+        IPPROTO_ESP => {
+            write!(out, "{src} > {dst}: ")?;
+            ipproto::write_esp(out, l4, l4_len)
+        }
+        IPPROTO_VRRP => {
+            write!(out, "{src} > {dst}: ")?;
+            ipproto::write_vrrp(out, l4, l4_len, ttl)
+        }
         _ => write!(out, "{src} > {dst}:  ip-proto-{proto} {l4_len}"),
     }
 }
@@ -2290,17 +2308,20 @@ pub(crate) mod tests {
         frames.extend(tftp_frames());
         frames.extend(ntp_frames());
         frames.extend(bootp_frames());
+        frames.extend(ipproto_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
         for i in 0..3000u64 {
             let mut f = frames[(i % frames.len() as u64) as usize].clone();
             // Past Ethernet, IP and the transport header (UDP's 8, or TCP's
-            // 20 and the length prefix).
-            let start = if f[23] == IPPROTO_TCP {
-                14 + 20 + 22
-            } else {
-                14 + 20 + 8
+            // 20 and DNS's length prefix).
+            let start = match f[23] {
+                IPPROTO_TCP => 14 + 20 + 22,
+                IPPROTO_UDP => 14 + 20 + 8,
+                // IGMP, ESP, VRRP: all but the first byte (the type, which
+                // could make IGMP a DVMRP message this module leaves alone).
+                _ => 14 + 20 + 1,
             };
             let start = if f[12..14] == ETHERTYPE_IPV6.to_be_bytes() {
                 14 + 40 + 8
@@ -2453,6 +2474,96 @@ pub(crate) mod tests {
         .collect()
     }
 
+    /// IGMP of every kind, ESP and VRRP, well-formed and not.
+    fn ipproto_frames() -> Vec<Vec<u8>> {
+        let mut igmp: Vec<Vec<u8>> = vec![
+            vec![0x11, 0, 0, 0, 0, 0, 0, 0],
+            vec![0x11, 100, 0, 0, 0, 0, 0, 0],
+            vec![0x11, 50, 0, 0, 239, 1, 1, 1],
+            vec![0x11, 100, 0, 0, 0, 0, 0, 0, 0, 0],
+            vec![0x11, 100, 0, 0, 0, 0, 0, 0, 2, 125, 0, 0],
+            vec![
+                0x11, 0x8f, 0, 0, 239, 1, 1, 1, 2, 125, 0, 2, 10, 0, 0, 1, 10, 0, 0, 2,
+            ],
+            vec![0x11, 0xff, 0, 0, 239, 1, 1, 1, 2, 125, 0, 9, 10, 0, 0, 1],
+            vec![0x11, 20, 0, 0, 239, 1, 1, 1, 2, 125, 0, 0, 1],
+            vec![0x12, 0, 0, 0, 239, 1, 2, 3],
+            vec![0x12, 0, 0, 0, 239, 1, 2, 3, 0, 0, 0, 0],
+            vec![0x16, 0, 0, 0, 239, 1, 2, 3],
+            vec![0x17, 0, 0, 0, 239, 1, 2, 3],
+            vec![
+                0x22, 0, 0, 0, 0, 0, 0, 2, 4, 0, 0, 0, 239, 1, 2, 3, 3, 0, 0, 0, 239, 1, 2, 4,
+            ],
+            vec![0x22, 0, 0, 0, 0, 0, 0, 1, 4, 0],
+            [
+                &[0x1f, 0, 0, 0, 0, 0, 0, 0][..],
+                &[10, 0, 0, 1, 239, 1, 1, 1, 224, 0, 0, 9, 64, 0, 1, 2],
+            ]
+            .concat(),
+            [
+                &[0x1e, 0, 0, 0, 0, 0, 0, 0][..],
+                &[10, 0, 0, 1, 239, 1, 1, 1, 10, 0, 0, 9, 64, 0, 1, 2],
+            ]
+            .concat(),
+            vec![0x1e, 0, 0, 0, 0, 0, 0, 0, 1],
+            vec![0x42, 0, 0, 0],
+        ];
+        let mut frames: Vec<Vec<u8>> = igmp
+            .drain(..)
+            .map(|m| eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_IGMP, &m)))
+            .collect();
+        frames.push(eth(
+            ETHERTYPE_IPV4,
+            &ipv4(IPPROTO_ESP, &[0, 0, 0x12, 0x34, 0, 0, 0, 7, 0xaa, 0xbb]),
+        ));
+        frames.push(eth(
+            ETHERTYPE_IPV4,
+            &ipv4(IPPROTO_ESP, &[0, 0, 0x12, 0x34, 0, 0, 0, 7]),
+        ));
+        let vrrp: [(&[u8], u8); 6] = [
+            (&[0x21, 1, 100, 1, 0, 1, 0, 0, 10, 0, 0, 254], 255),
+            (
+                &[
+                    0x21, 7, 200, 1, 1, 3, 0, 0, 10, 0, 0, 254, 0, 0, 0, 0, 0, 0, 0, 0,
+                ],
+                64,
+            ),
+            (&[0x31, 2, 100, 1, 0x0f, 0xa0, 0, 0, 10, 0, 0, 254], 255),
+            (&[0x22, 1, 100, 1, 0, 1, 0, 0], 255),
+            (&[0x11, 1, 100, 1, 0, 1, 0, 0], 255),
+            (&[0x21, 1, 100, 1, 9, 1, 0, 0], 255),
+        ];
+        for (m, ttl) in vrrp {
+            let mut ip = ipv4(IPPROTO_VRRP, m);
+            ip[8] = ttl;
+            frames.push(eth(ETHERTYPE_IPV4, &ip));
+        }
+        frames
+    }
+
+    #[test]
+    fn igmp_esp_and_vrrp_lines() {
+        let f = ipproto_frames();
+        let tail = |i: usize| {
+            summary(&f[i])
+                .split_once("10.0.0.2: ")
+                .map(|(_, t)| t.to_owned())
+                .unwrap()
+        };
+        assert_eq!(tail(10), "igmp v2 report 239.1.2.3");
+        assert_eq!(tail(18), "ESP(spi=0x00001234,seq=0x7), length 10");
+        assert_eq!(
+            tail(20),
+            "VRRPv2, Advertisement, vrid 1, prio 100, authtype none, intvl 1s, length 12"
+        );
+        // DVMRP is left to the generic line.
+        let dvmrp = summary(&eth(
+            ETHERTYPE_IPV4,
+            &ipv4(IPPROTO_IGMP, &[0x13, 0, 0, 0, 0, 0, 0, 0]),
+        ));
+        assert!(dvmrp.ends_with("10.0.0.2:  ip-proto-2 8"), "{dvmrp}");
+    }
+
     #[test]
     fn a_dhcp_request_is_printed() {
         let line = summary(&bootp_frames()[0]);
@@ -2490,6 +2601,7 @@ pub(crate) mod tests {
         frames.extend(tftp_frames());
         frames.extend(ntp_frames());
         frames.extend(bootp_frames());
+        frames.extend(ipproto_frames());
         assert_tcpdump_agrees("text", &every_cut(&frames), 20);
     }
 
