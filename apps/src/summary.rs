@@ -10,14 +10,15 @@
 //! reused `String`, a `Formatter`), so formatting does not allocate.
 //! Timestamps are printed in UTC, computed without any date crate.
 //!
-//! The output matches `TZ=UTC tcpdump -n -e -S` line for line for the cases
-//! decoded here, whole or cut at any length (tests check this when tcpdump is
-//! installed), except that application protocols other than DNS, TFTP, NTP,
-//! BOOTP/DHCP, SSH's banner and the text ones (HTTP, SMTP, FTP, RTSP, whois)
-//! (and over IPv4: IGMP but DVMRP and PIMv1, ESP, VRRP) are not
-//! decoded (SNMP, RIP, …),
-//! nor ICMP router advertisements, and ethertypes tcpdump decodes and
-//! this module does not (LLDP, MPLS, PPPoE, …) end the line after their name.
+//! The output matches `TZ=UTC tcpdump -n -e -S` line for line, whole or cut
+//! at any length (tests compare the two when tcpdump is installed), for what
+//! is decoded here: Ethernet, VLAN tags, ARP, IPv4, IPv6 and its extension
+//! headers, ICMP, ICMPv6, IGMP (but DVMRP and PIMv1), ESP, VRRP, UDP, TCP and
+//! its options, and over them DNS and mDNS, the first line of HTTP, SMTP,
+//! FTP, RTSP and whois, SSH's banner, TFTP, NTP and BOOTP/DHCP. Where
+//! tcpdump decodes further (SNMP, OSPF, GRE, LLC and STP, LLDP, MPLS, ICMP
+//! router advertisements, …) the line ends where this module stops: after
+//! the ports, the IP protocol, the LLC SAPs or the ethertype's name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
 //! line, is [`crate::hexdump`]'s.
 
@@ -331,8 +332,10 @@ fn write_ethernet<W: Write + ?Sized>(
     let mut rest = frame.from(ETH_HEADER_LEN);
     let mut consumed = ETH_HEADER_LEN;
     if ethertype < 0x0600 {
-        // An 802.3 length field, followed by LLC.
-        write!(out, "802.3, length {wire_len}: LLC")?;
+        // An 802.3 length field, followed by LLC; tcpdump prints the length
+        // of the payload, that field's unless the frame is shorter.
+        let length = usize::from(ethertype).min(wire_len.saturating_sub(ETH_HEADER_LEN));
+        write!(out, "802.3, length {length}: LLC")?;
         return match (rest.u8(0), rest.u8(1)) {
             (Some(dsap), Some(ssap)) => write!(out, ", dsap 0x{dsap:02x}, ssap 0x{ssap:02x}"),
             _ => out.write_str(" [|llc]"),
@@ -2562,6 +2565,19 @@ pub(crate) mod tests {
             &ipv4(IPPROTO_IGMP, &[0x13, 0, 0, 0, 0, 0, 0, 0]),
         ));
         assert!(dvmrp.ends_with("10.0.0.2:  ip-proto-2 8"), "{dvmrp}");
+    }
+
+    /// An 802.3 frame's length is its length field's (tcpdump: "802.3,
+    /// length 38: LLC, dsap STP …" for this STP frame padded to 60 bytes).
+    #[test]
+    fn an_802_3_frame_prints_its_length_field() {
+        let mut f = vec![0x01, 0x80, 0xc2, 0, 0, 0];
+        f.extend_from_slice(&MAC_A);
+        f.extend_from_slice(&38u16.to_be_bytes());
+        f.extend_from_slice(&[0x42, 0x42, 0x03]);
+        f.resize(60, 0);
+        let line = summary(&f);
+        assert!(line.contains(", 802.3, length 38: LLC, "), "{line}");
     }
 
     #[test]
