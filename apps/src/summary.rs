@@ -13,10 +13,10 @@
 //! The output matches `TZ=UTC tcpdump -n -e -S` line for line, whole or cut
 //! at any length (tests compare the two when tcpdump is installed), for what
 //! is decoded here: Ethernet, VLAN tags, ARP, IPv4, IPv6 and its extension
-//! headers, ICMP, ICMPv6, IGMP (but DVMRP and PIMv1), ESP, VRRP, UDP, TCP and
+//! headers, ICMP, ICMPv6, IGMP (but DVMRP and PIMv1), ESP, VRRP, OSPF, UDP, TCP and
 //! its options, and over them DNS and mDNS, the first line of HTTP, SMTP,
 //! FTP, RTSP and whois, SSH's banner, TFTP, NTP and BOOTP/DHCP. Where
-//! tcpdump decodes further (SNMP, OSPF, GRE, LLC and STP, LLDP, MPLS, ICMP
+//! tcpdump decodes further (SNMP, GRE, LLC and STP, LLDP, MPLS, ICMP
 //! router advertisements, …) the line ends where this module stops: after
 //! the ports, the IP protocol, the LLC SAPs or the ethertype's name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
@@ -46,6 +46,7 @@ const IPPROTO_UDP: u8 = 17;
 const IPPROTO_IGMP: u8 = 2;
 const IPPROTO_ESP: u8 = 50;
 const IPPROTO_VRRP: u8 = 112;
+const IPPROTO_OSPF: u8 = 89;
 const IPPROTO_ICMPV6: u8 = 58;
 const DNS_PORT: u16 = 53;
 const MDNS_PORT: u16 = 5353;
@@ -471,6 +472,10 @@ fn write_ipv4<W: Write + ?Sized>(out: &mut W, ip: Bytes<'_>) -> fmt::Result {
         IPPROTO_VRRP => {
             write!(out, "{src} > {dst}: ")?;
             ipproto::write_vrrp(out, l4, l4_len, ttl)
+        }
+        IPPROTO_OSPF => {
+            write!(out, "{src} > {dst}: ")?;
+            ipproto::write_ospf(out, l4, l4_len)
         }
         _ => write!(out, "{src} > {dst}:  ip-proto-{proto} {l4_len}"),
     }
@@ -2540,6 +2545,20 @@ pub(crate) mod tests {
             let mut ip = ipv4(IPPROTO_VRRP, m);
             ip[8] = ttl;
             frames.push(eth(ETHERTYPE_IPV4, &ip));
+        }
+        // OSPF: hello, an unknown type, MD5 authentication, MD5 on a packet
+        // shorter than its trailer.
+        let mut hello = vec![2u8, 1, 0, 44, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        hello.resize(44, 0);
+        let mut odd = hello.clone();
+        odd[1] = 9;
+        let mut md5 = hello.clone();
+        md5[15] = 2;
+        md5.resize(60, 0xee);
+        let mut short_md5 = md5.clone();
+        short_md5.truncate(20);
+        for m in [hello, odd, md5, short_md5] {
+            frames.push(eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_OSPF, &m)));
         }
         frames
     }

@@ -1,5 +1,6 @@
-//! IGMP, ESP and VRRP over IPv4 in a summary line, as `tcpdump -n` prints
-//! them without `-v` (`print-igmp.c`, `print-esp.c`, `print-vrrp.c`). IGMP's
+//! IGMP, ESP, VRRP and OSPF over IPv4 in a summary line, as `tcpdump -n`
+//! prints them without `-v` (`print-igmp.c`, `print-esp.c`, `print-vrrp.c`,
+//! `print-ospf.c`). IGMP's
 //! DVMRP and PIMv1 messages are not decoded here (the caller prints the
 //! generic line for them: [`igmp_decoded`]).
 
@@ -228,5 +229,35 @@ fn vrrp<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize, ttl: u8) -> St
         let intvl = (u16::from(u8_at(b, 4)? & 0x0f) << 8) | u16::from(u8_at(b, 5)?);
         write!(out, ", intvl {intvl}cs, length {len}")?;
     }
+    Ok(())
+}
+
+/// An OSPFv2 packet of `len` bytes: version, type and length, less the
+/// MD5 trailer when there is one (tcpdump's unsigned arithmetic kept).
+pub(super) fn write_ospf<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize) -> fmt::Result {
+    let r = ospf(out, b, len);
+    finish(out, r, "ospf2")
+}
+
+fn ospf<W: Write + ?Sized>(out: &mut W, mut b: Bytes<'_>, len: usize) -> Step<()> {
+    let mut length = len as u32;
+    if be16_at(b, 14)? == 2 {
+        // MD5: tcpdump takes the 16-byte trailer off the length and off
+        // what it may read.
+        length = length.wrapping_sub(16);
+        b = b.take(b.len() - 16);
+    }
+    let kind = u8_at(b, 1)?;
+    let version = u8_at(b, 0)?;
+    write!(out, "OSPFv{version}, ")?;
+    match kind {
+        1 => out.write_str("Hello")?,
+        2 => out.write_str("Database Description")?,
+        3 => out.write_str("LS-Request")?,
+        4 => out.write_str("LS-Update")?,
+        5 => out.write_str("LS-Ack")?,
+        _ => write!(out, "unknown LS-type {kind}")?,
+    }
+    write!(out, ", length {length}")?;
     Ok(())
 }
