@@ -16,8 +16,8 @@
 //! headers, ICMP, ICMPv6, IGMP (but DVMRP and PIMv1), ESP, VRRP, OSPF, UDP, TCP and
 //! its options, and over them DNS and mDNS, the first line of HTTP, SMTP,
 //! FTP, RTSP and whois, SSH's banner, TFTP, NTP and BOOTP/DHCP. Where
-//! tcpdump decodes further (SNMP, GRE, LLC and STP, LLDP, MPLS, ICMP
-//! router advertisements, …) the line ends where this module stops: after
+//! tcpdump decodes further (SNMP, GRE, LLC and STP, LLDP, MPLS, …) the line
+//! ends where this module stops: after
 //! the ports, the IP protocol, the LLC SAPs or the ethertype's name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
 //! line, is [`crate::hexdump`]'s.
@@ -1215,6 +1215,36 @@ fn write_icmp<W: Write + ?Sized>(
                 write_icmp_time(out, xmit)?;
             }
         }
+        9 => {
+            let (Some(count), Some(size), Some(lifetime)) = (icmp.u8(4), icmp.u8(5), icmp.be16(6))
+            else {
+                return cut(out);
+            };
+            // tcpdump builds this text in a buffer of 164 bytes, which cuts
+            // a long list of addresses short without a mark.
+            let mut text = String::from("router advertisement lifetime ");
+            let (h, m, sec) = (lifetime / 3600, lifetime % 3600 / 60, lifetime % 60);
+            let _ = match lifetime {
+                0..=59 => write!(text, "{lifetime}"),
+                60..=3599 => write!(text, "{}:{sec:02}", lifetime / 60),
+                _ => write!(text, "{h}:{m:02}:{sec:02}"),
+            };
+            let _ = write!(text, " {count}:");
+            if size != 2 {
+                let _ = write!(text, " [size {size}]");
+            } else {
+                for i in 0..usize::from(count) {
+                    let (Some(addr), Some(pref)) = (icmp.ipv4(8 + 8 * i), icmp.be32(12 + 8 * i))
+                    else {
+                        return cut(out);
+                    };
+                    let _ = write!(text, " {{{addr} {pref}}}");
+                }
+            }
+            text.truncate(163);
+            prefix(out)?;
+            out.write_str(&text)?;
+        }
         10 => {
             prefix(out)?;
             out.write_str("router solicitation")?;
@@ -2317,6 +2347,7 @@ pub(crate) mod tests {
         frames.extend(ntp_frames());
         frames.extend(bootp_frames());
         frames.extend(ipproto_frames());
+        frames.extend(router_advertisement_frames());
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         // Each with its length on the wire: a cut is a snapshot length's.
         let mut mutated: Vec<(Vec<u8>, usize)> = Vec::new();
@@ -2597,6 +2628,38 @@ pub(crate) mod tests {
         f.resize(60, 0);
         let line = summary(&f);
         assert!(line.contains(", 802.3, length 38: LLC, "), "{line}");
+    }
+
+    /// ICMP router advertisements: one address, several, a long list that
+    /// tcpdump's buffer cuts, an odd address size, and lifetimes of each form.
+    fn router_advertisement_frames() -> Vec<Vec<u8>> {
+        let advert = |count: u8, size: u8, lifetime: u16, entries: usize| {
+            let mut m = vec![9u8, 0, 0, 0, count, size];
+            m.extend_from_slice(&lifetime.to_be_bytes());
+            for i in 0..entries {
+                m.extend_from_slice(&[10, 0, 0, i as u8 + 1]);
+                m.extend_from_slice(&(i as u32 * 1000 + 7).to_be_bytes());
+            }
+            eth(ETHERTYPE_IPV4, &ipv4(IPPROTO_ICMP, &m))
+        };
+        vec![
+            advert(1, 2, 1800, 1),
+            advert(3, 2, 45, 3),
+            advert(12, 2, 9000, 12),
+            advert(2, 4, 600, 2),
+            advert(4, 2, 1800, 2),
+        ]
+    }
+
+    #[test]
+    fn router_advertisements_match_tcpdump_whole_and_cut() {
+        let frames = router_advertisement_frames();
+        let line = summary(&frames[0]);
+        assert!(
+            line.ends_with("ICMP router advertisement lifetime 30:00 1: {10.0.0.1 7}, length 16"),
+            "{line}"
+        );
+        assert_tcpdump_agrees("router-adverts", &every_cut(&frames), 20);
     }
 
     #[test]
