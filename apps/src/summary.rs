@@ -14,9 +14,9 @@
 //! at any length (tests compare the two when tcpdump is installed), for what
 //! is decoded here: Ethernet, VLAN tags, ARP, IPv4, IPv6 and its extension
 //! headers, ICMP, ICMPv6, IGMP (but DVMRP and PIMv1), ESP, VRRP, OSPF, UDP, TCP and
-//! its options, and over them DNS and mDNS, the first line of HTTP, SMTP,
+//! its options, LLDP, and over them DNS and mDNS, the first line of HTTP, SMTP,
 //! FTP, RTSP and whois, SSH's banner, TFTP, NTP and BOOTP/DHCP. Where
-//! tcpdump decodes further (SNMP, GRE, LLC and STP, LLDP, MPLS, …) the line
+//! tcpdump decodes further (SNMP, GRE, LLC and STP, MPLS, …) the line
 //! ends where this module stops: after
 //! the ports, the IP protocol, the LLC SAPs or the ethertype's name.
 //! tcpdump's hex dump of an unknown ethertype's payload, which follows the
@@ -37,6 +37,7 @@ const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_RARP: u16 = 0x8035;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_LLDP: u16 = 0x88cc;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_VLAN_9100: u16 = 0x9100;
@@ -288,7 +289,7 @@ pub(crate) fn ethertype_name(ethertype: u16) -> &'static str {
         0x8863 => "PPPoE D",
         0x8864 => "PPPoE S",
         0x888e => "EAPOL",
-        0x88cc => "LLDP",
+        ETHERTYPE_LLDP => "LLDP",
         0x88f7 => "PTP",
         0x8809 => "Slow Protocols",
         0x8808 => "MAC control",
@@ -316,7 +317,7 @@ fn is_decoded(ethertype: u16) -> bool {
     is_vlan(ethertype)
         || matches!(
             ethertype,
-            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP | ETHERTYPE_RARP
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP | ETHERTYPE_RARP | ETHERTYPE_LLDP
         )
 }
 
@@ -381,8 +382,41 @@ fn write_ethernet<W: Write + ?Sized>(
         ETHERTYPE_IPV4 => write_ipv4(out, rest),
         ETHERTYPE_IPV6 => write_ipv6(out, rest),
         ETHERTYPE_ARP | ETHERTYPE_RARP => write_arp(out, rest, remaining),
+        ETHERTYPE_LLDP => write_lldp(out, rest, remaining),
         _ => Ok(()),
     }
+}
+
+/// LLDP as tcpdump prints it without `-v` (`print-lldp.c`): the length, and
+/// the system name when a TLV carries one; its walk over the TLVs also says
+/// `[|lldp]` where one is cut.
+fn write_lldp<W: Write + ?Sized>(out: &mut W, lldp: Bytes<'_>, length: usize) -> fmt::Result {
+    write!(out, "LLDP, length {length}")?;
+    let (mut at, mut left) = (0usize, length);
+    while left >= 2 {
+        let Some(tlv) = lldp.be16(at) else {
+            return out.write_str(" [|lldp]");
+        };
+        let (kind, len) = (tlv >> 9, usize::from(tlv & 0x1ff));
+        left -= 2;
+        at += 2;
+        if kind == 0 || len == 0 {
+            break;
+        }
+        if lldp.len() < at + len || left < len {
+            return out.write_str(" [|lldp]");
+        }
+        if kind == 5 {
+            // The system name, up to a NUL.
+            out.write_str(": ")?;
+            for &c in lldp.0[at..at + len].iter().take_while(|&&c| c != 0) {
+                write_tcpdump_char(out, c)?;
+            }
+        }
+        left -= len;
+        at += len;
+    }
+    Ok(())
 }
 
 fn write_arp<W: Write + ?Sized>(out: &mut W, arp: Bytes<'_>, length: usize) -> fmt::Result {
@@ -2660,6 +2694,46 @@ pub(crate) mod tests {
             "{line}"
         );
         assert_tcpdump_agrees("router-adverts", &every_cut(&frames), 20);
+    }
+
+    /// LLDP: chassis, port, TTL, a system name (one with a NUL inside),
+    /// the end TLV; a TLV longer than the frame; one with an odd character.
+    fn lldp_frames() -> Vec<Vec<u8>> {
+        let tlv = |kind: u16, value: &[u8]| {
+            let mut t = ((kind << 9) | value.len() as u16).to_be_bytes().to_vec();
+            t.extend_from_slice(value);
+            t
+        };
+        let chassis = tlv(1, &[4, 0x02, 0, 0, 0, 0, 1]);
+        let port = tlv(2, &[7, b'1']);
+        let ttl = tlv(3, &[0, 120]);
+        let mut frames = Vec::new();
+        for name in [&b"switch-1"[..], b"sw\0tail", b"caf\xe9\x01"] {
+            let body = [
+                chassis.clone(),
+                port.clone(),
+                ttl.clone(),
+                tlv(5, name),
+                tlv(0, &[]),
+            ]
+            .concat();
+            frames.push(eth(ETHERTYPE_LLDP, &body));
+        }
+        let long = [chassis.clone(), tlv(5, &[b'x'; 40])[..10].to_vec()].concat();
+        frames.push(eth(ETHERTYPE_LLDP, &long));
+        frames.push(eth(ETHERTYPE_LLDP, &[chassis, port, ttl].concat()));
+        frames
+    }
+
+    #[test]
+    fn lldp_matches_tcpdump_whole_and_cut() {
+        let frames = lldp_frames();
+        let line = summary(&frames[0]);
+        assert!(
+            line.ends_with("ethertype LLDP (0x88cc), length 60: LLDP, length 46: switch-1"),
+            "{line}"
+        );
+        assert_tcpdump_agrees("lldp", &every_cut(&frames), 20);
     }
 
     #[test]
