@@ -244,6 +244,36 @@ impl fmt::Display for Ip6 {
     }
 }
 
+/// Why an application-protocol printer stopped early.
+enum Stop {
+    /// The bytes ran out (or were malformed) where tcpdump prints `[|proto]`.
+    Cut,
+    /// As `Cut`, from a read tcpdump does not check first (its `GET_`
+    /// macros jump straight to `[|proto]`, even where a failed check would
+    /// be ignored: DNS's CHAIN option tells the two apart).
+    Abort,
+    /// The output failed.
+    Fmt,
+}
+
+impl From<fmt::Error> for Stop {
+    fn from(_: fmt::Error) -> Self {
+        Stop::Fmt
+    }
+}
+
+/// A printer's step: its value, or why it stopped.
+type Step<T> = Result<T, Stop>;
+
+/// Ends a printer's line: `[|name]` where it was cut.
+fn end_line<W: Write + ?Sized>(out: &mut W, r: Step<()>, name: &str) -> fmt::Result {
+    match r {
+        Ok(()) => Ok(()),
+        Err(Stop::Cut | Stop::Abort) => write!(out, " [|{name}]"),
+        Err(Stop::Fmt) => Err(fmt::Error),
+    }
+}
+
 /// Writes a byte of packet text as tcpdump does (`fn_print_char`): `M-` and
 /// the low 7 bits for a byte with the high bit set, `^` and the byte XOR 0x40
 /// for a control character.

@@ -11,7 +11,7 @@
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::{write_tcpdump_char, Ip6};
+use super::{end_line, write_tcpdump_char, Ip6, Step, Stop};
 
 /// Longest name tcpdump prints whole (MAXCDNAME).
 const MAX_NAME: usize = 255;
@@ -35,26 +35,6 @@ const C_IN: u16 = 1;
 /// a record's.
 const C_MDNS_BIT: u16 = 0x8000;
 const OPCODE_IQUERY: u16 = 1;
-
-/// Why printing stopped early.
-enum Stop {
-    /// The message ended (or was malformed) where tcpdump prints `[|domain]`.
-    Cut,
-    /// As `Cut`, from a read tcpdump does not check first (its `GET_`
-    /// macros jump straight to `[|domain]`, even where a failed check
-    /// would be ignored).
-    Abort,
-    /// The output failed.
-    Fmt,
-}
-
-impl From<fmt::Error> for Stop {
-    fn from(_: fmt::Error) -> Self {
-        Stop::Fmt
-    }
-}
-
-type Step<T> = Result<T, Stop>;
 
 /// The captured bytes of a message, from its header on.
 #[derive(Clone, Copy)]
@@ -89,11 +69,8 @@ pub(super) fn write_dns<W: Write + ?Sized>(
     over_tcp: bool,
     mdns: bool,
 ) -> fmt::Result {
-    match message(out, msg, length, over_tcp, mdns) {
-        Ok(()) => Ok(()),
-        Err(Stop::Cut | Stop::Abort) => out.write_str(" [|domain]"),
-        Err(Stop::Fmt) => Err(fmt::Error),
-    }
+    let r = message(out, msg, length, over_tcp, mdns);
+    end_line(out, r, "domain")
 }
 
 fn message<W: Write + ?Sized>(

@@ -7,29 +7,7 @@
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::Bytes;
-
-/// Printing stopped where tcpdump prints `[|proto]`, or the output failed.
-enum Stop {
-    Cut,
-    Fmt,
-}
-
-impl From<fmt::Error> for Stop {
-    fn from(_: fmt::Error) -> Self {
-        Stop::Fmt
-    }
-}
-
-type Step<T> = Result<T, Stop>;
-
-fn finish<W: Write + ?Sized>(out: &mut W, r: Step<()>, name: &str) -> fmt::Result {
-    match r {
-        Ok(()) => Ok(()),
-        Err(Stop::Cut) => write!(out, " [|{name}]"),
-        Err(Stop::Fmt) => Err(fmt::Error),
-    }
-}
+use super::{end_line, Bytes, Step, Stop};
 
 fn u8_at(b: Bytes<'_>, at: usize) -> Step<u8> {
     b.u8(at).ok_or(Stop::Cut)
@@ -56,7 +34,7 @@ pub(super) fn igmp_decoded(igmp: Bytes<'_>) -> bool {
 /// An IGMP message of `len` bytes (its IP payload length).
 pub(super) fn write_igmp<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize) -> fmt::Result {
     let r = igmp(out, b, len);
-    finish(out, r, "igmp")
+    end_line(out, r, "igmp")
 }
 
 fn igmp<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize) -> Step<()> {
@@ -196,7 +174,7 @@ pub(super) fn write_vrrp<W: Write + ?Sized>(
 ) -> fmt::Result {
     out.write_str("VRRP")?;
     let r = vrrp(out, b, len, ttl);
-    finish(out, r, "vrrp")
+    end_line(out, r, "vrrp")
 }
 
 fn vrrp<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize, ttl: u8) -> Step<()> {
@@ -236,7 +214,7 @@ fn vrrp<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize, ttl: u8) -> St
 /// MD5 trailer when there is one (tcpdump's unsigned arithmetic kept).
 pub(super) fn write_ospf<W: Write + ?Sized>(out: &mut W, b: Bytes<'_>, len: usize) -> fmt::Result {
     let r = ospf(out, b, len);
-    finish(out, r, "ospf2")
+    end_line(out, r, "ospf2")
 }
 
 fn ospf<W: Write + ?Sized>(out: &mut W, mut b: Bytes<'_>, len: usize) -> Step<()> {

@@ -113,6 +113,50 @@ fn token(payload: &[u8], mut idx: usize, len: usize) -> Option<(&[u8], usize)> {
     Some((token, idx))
 }
 
+/// How a payload's first line ends, as tcpdump's line scanners see it.
+enum Line {
+    /// At this index, an LF or a CR-LF.
+    Ends(usize),
+    /// Printable to the end of the payload, with no line end.
+    Unended,
+    /// Something other than printable ASCII (and tabs, where allowed), or a
+    /// CR without LF: not printed.
+    Binary,
+    /// The captured bytes end first.
+    Cut,
+}
+
+/// Scans the line from `start` in a payload of `len` bytes on the wire.
+fn scan_line(payload: &[u8], start: usize, len: usize, tabs: bool) -> Line {
+    let mut idx = start;
+    while idx < len {
+        let Some(&c) = payload.get(idx) else {
+            return Line::Cut;
+        };
+        match c {
+            b'\n' => return Line::Ends(idx),
+            b'\r' => {
+                if idx + 1 >= len {
+                    return Line::Binary;
+                }
+                return match payload.get(idx + 1) {
+                    None => Line::Cut,
+                    Some(b'\n') => Line::Ends(idx),
+                    Some(_) => Line::Binary,
+                };
+            }
+            b'\t' if tabs => idx += 1,
+            c if !printable(c) => return Line::Binary,
+            _ => idx += 1,
+        }
+    }
+    Line::Unended
+}
+
+fn write_ascii<W: Write + ?Sized>(out: &mut W, text: &[u8]) -> fmt::Result {
+    text.iter().try_for_each(|&c| out.write_char(char::from(c)))
+}
+
 /// ": " and the payload's first line, as tcpdump's `print_txt_line`:
 /// nothing if it holds other than printable ASCII and tabs, or a CR not
 /// followed by LF; the line and `[|name]` if it has no end in the payload;
@@ -123,80 +167,41 @@ fn first_line<W: Write + ?Sized>(
     len: usize,
     cut_name: &str,
 ) -> fmt::Result {
-    let cut = |out: &mut W| write!(out, " [|{cut_name}]");
-    let mut idx = 0;
-    while idx < len {
-        let Some(&c) = payload.get(idx) else {
-            return cut(out);
-        };
-        match c {
-            b'\n' => break,
-            b'\r' => {
-                if idx + 1 >= len {
-                    return Ok(());
-                }
-                match payload.get(idx + 1) {
-                    None => return cut(out),
-                    Some(b'\n') => break,
-                    Some(_) => return Ok(()),
-                }
-            }
-            c if !printable(c) && c != b'\t' => return Ok(()),
-            _ => idx += 1,
+    match scan_line(payload, 0, len, true) {
+        Line::Ends(end) => {
+            out.write_str(": ")?;
+            write_ascii(out, &payload[..end])
         }
+        Line::Unended => {
+            out.write_str(": ")?;
+            write_ascii(out, &payload[..len])?;
+            write!(out, " [|{cut_name}]")
+        }
+        Line::Binary => Ok(()),
+        Line::Cut => write!(out, " [|{cut_name}]"),
     }
-    out.write_str(": ")?;
-    for &c in &payload[..idx] {
-        out.write_char(char::from(c))?;
-    }
-    if idx >= len {
-        cut(out)?;
-    }
-    Ok(())
 }
 
 /// SSH's version banner (`SSH-2.0-…`), as tcpdump's `ssh_print`: `: SSH: `
 /// and the banner when the payload starts with a whole printable line that
 /// begins `SSH-`; nothing for anything else.
 pub(super) fn write_ssh<W: Write + ?Sized>(out: &mut W, payload: &[u8], len: usize) -> fmt::Result {
-    let cut = |out: &mut W| out.write_str(" [|ssh]");
     for (i, &want) in b"SSH-".iter().enumerate() {
         match payload.get(i) {
-            None => return cut(out),
+            None => return out.write_str(" [|ssh]"),
             Some(&c) if c != want => return Ok(()),
             Some(_) => {}
         }
     }
-    let mut idx = 4;
-    while idx < len {
-        let Some(&c) = payload.get(idx) else {
-            return cut(out);
-        };
-        match c {
-            b'\n' => break,
-            b'\r' => {
-                if idx + 1 >= len {
-                    return Ok(());
-                }
-                match payload.get(idx + 1) {
-                    None => return cut(out),
-                    Some(b'\n') => break,
-                    Some(_) => return Ok(()),
-                }
-            }
-            c if !printable(c) => return Ok(()),
-            _ => idx += 1,
+    match scan_line(payload, 4, len, false) {
+        Line::Ends(end) => {
+            out.write_str(": SSH: ")?;
+            write_ascii(out, &payload[..end])
         }
+        // No line end in the payload, or not text: tcpdump prints nothing.
+        Line::Unended | Line::Binary => Ok(()),
+        Line::Cut => out.write_str(" [|ssh]"),
     }
-    if idx >= len {
-        // No line end in the payload: tcpdump prints nothing.
-        return Ok(());
-    }
-    out.write_str(": SSH: ")?;
-    for &c in &payload[..idx] {
-        out.write_char(char::from(c))?;
-    }
-    Ok(())
 }
 
 /// tcpdump's HTTP request methods.

@@ -5,19 +5,7 @@
 
 use std::fmt::{self, Write};
 
-use super::write_tcpdump_char;
-
-/// Printing stopped where tcpdump prints `[|tftp]`, or the output failed.
-enum Stop {
-    Cut,
-    Fmt,
-}
-
-impl From<fmt::Error> for Stop {
-    fn from(_: fmt::Error) -> Self {
-        Stop::Fmt
-    }
-}
+use super::{end_line, write_tcpdump_char, Stop};
 
 /// Writes the TFTP message `payload` (captured bytes of a UDP payload of
 /// `length` bytes) as tcpdump does after the ports.
@@ -27,11 +15,8 @@ pub(super) fn write_tftp<W: Write + ?Sized>(
     length: usize,
 ) -> fmt::Result {
     write!(out, "TFTP, length {length}")?;
-    match message(out, payload, length) {
-        Ok(()) => Ok(()),
-        Err(Stop::Cut) => out.write_str(" [|tftp]"),
-        Err(Stop::Fmt) => Err(fmt::Error),
-    }
+    let r = message(out, payload, length);
+    end_line(out, r, "tftp")
 }
 
 fn be16(p: &[u8], at: usize) -> Result<u16, Stop> {
